@@ -1,0 +1,108 @@
+"""Small dense linear algebra in every arithmetic context.
+
+Matrices are numpy arrays (``float`` for float64, ``object`` for mp and
+ball).  ``mpmath.lu_solve`` is avoided on purpose: on these sizes a plain LU
+with row operations vectorized over numpy object arrays is an order of
+magnitude faster (see DESIGN.md, "Where the time goes").
+
+Examples
+--------
+>>> from dynsys_eos.arith import MP
+>>> ctx = MP(dps=30)
+>>> with ctx.scope():
+...     A = np.array([[ctx.number(2), ctx.number(1)], [ctx.number(1), ctx.number(3)]], dtype=object)
+...     x = solve(ctx, A, np.array([ctx.number(1), ctx.number(2)], dtype=object))
+>>> [ctx.format(v, 20) for v in x]
+['0.20000000000000000000', '0.60000000000000000000']
+"""
+
+import mpmath
+import numpy as np
+
+from .errors import ConvergenceError
+
+__all__ = ["solve", "eigvals", "matmul_chain", "singular_values_float"]
+
+
+def solve(ctx, A, b):
+    """Solve ``A x = b`` (``b`` a vector or a matrix of columns) in ``ctx``.
+
+    Raises
+    ------
+    ConvergenceError
+        If ``A`` is singular to working precision.
+    """
+    if ctx.kind == "float64":
+        try:
+            return np.linalg.solve(np.asarray(A, dtype=float), np.asarray(b, dtype=float))
+        except np.linalg.LinAlgError as exc:
+            raise ConvergenceError(f"singular linear system ({exc})") from None
+    return _lu_solve_object(ctx, A, b)
+
+
+def _lu_solve_object(ctx, A, b):
+    """Gaussian elimination with partial pivoting on object arrays."""
+    A = np.array(A, dtype=object, copy=True)
+    vector = np.ndim(b) == 1
+    B = np.array(b, dtype=object, copy=True).reshape(len(A), -1)
+    n = len(A)
+    magnitude = _magnitude(ctx)
+    for k in range(n):
+        sizes = [magnitude(A[i, k]) for i in range(k, n)]
+        p = k + int(np.argmax(sizes))
+        if sizes[p - k] == 0:
+            raise ConvergenceError(f"singular linear system (zero pivot in column {k} of {n})")
+        if p != k:
+            A[[k, p]] = A[[p, k]]
+            B[[k, p]] = B[[p, k]]
+        if k + 1 < n:
+            factors = A[k + 1:, k] / A[k, k]
+            A[k + 1:, k:] -= np.outer(factors, A[k, k:])
+            B[k + 1:] -= np.outer(factors, B[k])
+    X = np.empty_like(B)
+    for k in range(n - 1, -1, -1):
+        rhs = B[k] - (A[k, k + 1:] @ X[k + 1:] if k + 1 < n else 0)
+        X[k] = rhs / A[k, k]
+    return X[:, 0] if vector else X
+
+
+def _magnitude(ctx):
+    if ctx.kind == "ball":
+        return lambda v: abs(ctx.to_mpf(v))
+    return abs
+
+
+def matmul_chain(ctx, matrices):
+    """The product ``matrices[-1] @ ... @ matrices[0]`` (later maps act last)."""
+    product = matrices[0]
+    for matrix in matrices[1:]:
+        product = matrix @ product
+    return product
+
+
+def eigvals(ctx, M, symmetric=False):
+    """Eigenvalues of a square matrix in ``ctx`` (mpf/mpc for mp, floats/complex for float64).
+
+    Sorted by decreasing modulus.  Ball matrices are treated by their
+    midpoints (a rigorous enclosure belongs to the certification layer).
+    """
+    n = len(M)
+    if ctx.kind == "float64":
+        M = np.asarray(M, dtype=float)
+        values = np.linalg.eigvalsh(M) if symmetric else np.linalg.eigvals(M)
+        values = [complex(v) if abs(complex(v).imag) > 0 else float(np.real(v)) for v in values]
+    elif n == 1:
+        values = [ctx.to_mpf(M[0, 0]) if ctx.kind == "ball" else M[0, 0]]
+    else:
+        matrix = mpmath.matrix([[ctx.to_mpf(v) if ctx.kind == "ball" else v for v in row] for row in M])
+        if symmetric:
+            values = list(mpmath.eigsy(matrix, eigvals_only=True))
+        else:
+            values = list(mpmath.eig(matrix, left=False, right=False))
+        values = [v.real if isinstance(v, mpmath.mpc) and v.imag == 0 else v for v in values]
+    return sorted(values, key=lambda v: -abs(v))
+
+
+def singular_values_float(M):
+    """Singular values of a matrix in any context, computed in float64 (for rank decisions)."""
+    return np.linalg.svd(np.asarray(M, dtype=float), compute_uv=False)
