@@ -6,7 +6,7 @@ Examples
 >>> x, y, s = sympy.symbols("x y s")
 >>> loss = Loss((x * y - s) ** 2 / 2, state=[x, y], parameters=[s], defaults={"s": 1})
 >>> loss.gradient_sympy()
-[y*(x*y - s), x*(x*y - s)]
+[y*(-s + x*y), x*(-s + x*y)]
 >>> loss.hessian_sympy(at={"x": 1, "y": 1})
 Matrix([
 [1, 1],
