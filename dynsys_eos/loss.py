@@ -7,7 +7,7 @@ Examples
 >>> loss = Loss((x * y - s) ** 2 / 2, state=[x, y], parameters=[s], defaults={"s": 1})
 >>> loss.gradient_sympy()
 [y*(-s + x*y), x*(-s + x*y)]
->>> loss.hessian_sympy(at={"x": 1, "y": 1})
+>>> loss.hessian_sympy(at={"x": 1, "y": 1, "s": 1})
 Matrix([
 [1, 1],
 [1, 1]])
