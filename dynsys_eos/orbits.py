@@ -1,0 +1,512 @@
+"""Fixed points and period-k orbits at arbitrary precision, with their multipliers.
+
+Method: multiple shooting.  The unknowns are the orbit points x_0..x_{k-1},
+the residuals r_i = F(x_i) - x_{i+1} (indices mod k).  A Newton step solves
+``delta_{i+1} = A_i delta_i + r_i`` with ``A_i = DF(x_i)``; eliminating
+along the cycle gives ``(I - M) delta_0 = c`` with the monodromy
+``M = A_{k-1} ... A_0``, so a step costs O(k n^3), never a dense
+(kn) x (kn) solve, and M is at hand for the multipliers.
+
+Precision: Newton first converges in float64 (with a backtracking line
+search), then the working precision is doubled each step up to the target
+plus guard digits.  Finally one more Newton step at a higher precision
+measures the error of the result: the ``digits`` reported are those two
+precisions agreeing, never the precision asked for.
+
+Fixed points of GD on an over-parameterized loss are not isolated: they form
+a manifold along which the multipliers are exactly 1 and ``I - M`` is
+singular.  This is detected (in float64, by the singular values of
+``I - M``), reported (``isolated=False``, ``manifold_dimension``), and Newton
+continues on a bordered system whose extra rows pin the step orthogonal to
+the manifold (a section condition), so it stays quadratic.
+
+Examples
+--------
+The period-2 orbit of the logistic map at r = 3.2 has the closed form
+(r + 1 +- sqrt((r - 3)(r + 1))) / (2r) and multiplier 4 + 2r - r^2:
+
+>>> from dynsys_eos.models import build_model
+>>> m = build_model("logistic", r="16/5")
+>>> orbit = find_orbit(m, 2, ["0.5"], options=OrbitOptions(dps=40))
+>>> orbit.status, orbit.digits >= 40, orbit.minimal_period
+('converged', True, 2)
+>>> print(orbit.format_point(0, 30))
+(0.513044509532629999794123525196)
+>>> print(orbit.format_multiplier(0, 20))
+0.16000000000000000000
+"""
+
+import math
+from dataclasses import dataclass, field
+
+import mpmath
+import numpy as np
+
+from .arith import MP, Float64, bits_to_dps, dps_to_bits
+from .errors import ConvergenceError, EvaluationError, ParameterError
+from .linalg import eigvals, solve
+
+__all__ = ["OrbitOptions", "OrbitResult", "find_orbit", "find_fixed_point"]
+
+
+@dataclass(frozen=True)
+class OrbitOptions:
+    """Options of :func:`find_orbit`.
+
+    Parameters
+    ----------
+    dps : int
+        Decimal digits wanted (>= 1).
+    guard_digits : int or None
+        Extra working digits; default ``max(10, dps // 10)``.
+    max_float_iterations : int
+        Newton iterations allowed in float64.
+    max_precision_steps : int
+        Newton steps allowed in the precision-doubling phase.
+    manifold_tolerance : float
+        A singular value of ``I - M`` below this times the largest one (at the
+        float64 solution) counts as a direction along a manifold of solutions.
+    check_precision : bool
+        Measure the digits achieved by a second, higher precision (default True).
+    """
+
+    dps: int = 50
+    guard_digits: int = None
+    max_float_iterations: int = 100
+    max_precision_steps: int = 40
+    manifold_tolerance: float = 1e-9
+    check_precision: bool = True
+
+    def __post_init__(self):
+        if not isinstance(self.dps, int) or self.dps < 1:
+            raise ParameterError(f"dps must be a positive integer, got {self.dps!r}")
+        if self.dps > 100000:
+            raise ParameterError(f"dps={self.dps} is beyond what this solver is meant for (at most 100000)")
+        if self.guard_digits is not None and (not isinstance(self.guard_digits, int) or self.guard_digits < 0):
+            raise ParameterError(f"guard_digits must be a non-negative integer, got {self.guard_digits!r}")
+        if self.max_float_iterations < 1 or self.max_precision_steps < 1:
+            raise ParameterError("iteration limits must be at least 1 (got "
+                                 f"max_float_iterations={self.max_float_iterations}, max_precision_steps={self.max_precision_steps})")
+        if not 0 < self.manifold_tolerance < 1:
+            raise ParameterError(f"manifold_tolerance must lie in (0, 1), got {self.manifold_tolerance}")
+
+    @property
+    def guard(self):
+        return max(10, self.dps // 10) if self.guard_digits is None else self.guard_digits
+
+
+@dataclass(frozen=True)
+class OrbitResult:
+    """A periodic orbit, its multipliers and how accurate they are.
+
+    Attributes
+    ----------
+    success : bool
+        True when Newton converged and the digits achieved reach ``options.dps``.
+    status : str
+        ``"converged"``, ``"low-precision"`` (converged, fewer digits than
+        asked), ``"not-converged"`` or ``"diverged"``.
+    message : str
+        A sentence for a person.
+    period, minimal_period : int
+        The period solved for, and the smallest period of the points found
+        (smaller when Newton landed on an orbit of a divisor period).
+    points : tuple of tuple of mpf
+        The orbit points x_0..x_{period-1}.
+    digits : int
+        Significant digits of the points, measured by two precisions.
+    error : mpf
+        Estimated absolute error of the points (max norm).
+    multipliers : tuple
+        Eigenvalues of the monodromy matrix (mpf or mpc), by decreasing modulus.
+    multiplier_digits : int
+        Decimal places to which the multipliers are correct (absolute error).
+    stable : bool or None
+        Every (transverse) multiplier strictly inside the unit circle; None
+        when one lies on the circle to the accuracy achieved.
+    unstable_count : int
+        Multipliers strictly outside the unit circle.
+    isolated : bool
+        False when the orbit lies on a manifold of orbits.
+    manifold_dimension : int
+        Number of multipliers equal to 1 along that manifold (0 if isolated).
+    """
+
+    success: bool
+    status: str
+    message: str
+    map: object = field(repr=False)
+    parameters: dict = field(repr=False)
+    period: int = 1
+    minimal_period: int = 1
+    points: tuple = ()
+    digits: int = 0
+    error: object = None
+    multipliers: tuple = ()
+    multiplier_digits: int = 0
+    stable: object = None
+    unstable_count: int = 0
+    isolated: bool = True
+    manifold_dimension: int = 0
+    iterations: int = 0
+    precision_bits: tuple = ()
+    options: OrbitOptions = field(default=None, repr=False)
+
+    def format_point(self, i, digits=None):
+        """Point ``i`` as ``(c1, c2, ...)`` with ``digits`` significant digits (default: achieved)."""
+        digits = min(self.digits, digits or self.digits)
+        return "(" + ", ".join(_fmt(v, digits) for v in self.points[i]) + ")"
+
+    def format_multiplier(self, i, places=None):
+        """Multiplier ``i`` with ``places`` decimal places (default: achieved)."""
+        return _fmt_multiplier(self.multipliers[i], min(self.multiplier_digits, places or self.multiplier_digits))
+
+
+def _fmt(value, digits):
+    with mpmath.workdps(digits + 10):
+        return mpmath.nstr(value, max(digits, 1), strip_zeros=False, min_fixed=-5, max_fixed=6)
+
+
+def _fmt_multiplier(value, places):
+    """Fixed number of decimal places: multipliers are compared with 1, so absolute accuracy counts."""
+    def fixed(x):
+        with mpmath.workdps(places + 30):
+            text = mpmath.nstr(mpmath.mpf(x), places + 30, min_fixed=-math.inf, max_fixed=math.inf)
+            return _round_fixed(text, places)
+    if isinstance(value, mpmath.mpc):
+        imag = fixed(abs(value.imag))
+        return f"{fixed(value.real)}{'-' if value.imag < 0 else '+'}{imag}j"
+    return fixed(value)
+
+
+def _round_fixed(text, places):
+    from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+
+    with localcontext() as c:
+        c.prec = len(text) + 10
+        quantum = Decimal(1).scaleb(-max(places, 0))
+        return str(Decimal(text).quantize(quantum, rounding=ROUND_HALF_EVEN))
+
+
+# -- the Newton step ------------------------------------------------------------------
+
+def _newton_step(bound, xs, null_basis):
+    """One multiple-shooting Newton step; returns (new points, correction max-norm, monodromy, residual norm)."""
+    ctx, k, n = bound.ctx, len(xs), bound.n
+    evaluations = [bound.value_and_jacobian(x) for x in xs]
+    residuals = [evaluations[i][0] - xs[(i + 1) % k] for i in range(k)]
+    monodromy = ctx.identity(n)
+    c = np.zeros(n) if ctx.kind == "float64" else np.array([ctx.number(0)] * n, dtype=object)
+    for (_, A), r in zip(evaluations, residuals):
+        c = A @ c + r
+        monodromy = A @ monodromy
+    system = ctx.identity(n) - monodromy
+    if null_basis is not None:  # bordered system: step orthogonal to the manifold
+        basis = null_basis if ctx.kind == "float64" else np.vectorize(ctx.number, otypes=[object])(null_basis)
+        m = basis.shape[1]
+        zeros = np.zeros((m, m)) if ctx.kind == "float64" else np.full((m, m), ctx.number(0), dtype=object)
+        system = np.block([[system, basis], [basis.T, zeros]])
+        rhs = np.concatenate([c, zeros[:, 0]])
+        delta0 = solve(ctx, system, rhs)[:n]
+    else:
+        delta0 = solve(ctx, system, c)
+    deltas = [delta0]
+    for i in range(k - 1):
+        deltas.append(evaluations[i][1] @ deltas[-1] + residuals[i])
+    new = [x + d for x, d in zip(xs, deltas)]
+    correction = max(_max_abs(ctx, d) for d in deltas)
+    residual = max(_max_abs(ctx, r) for r in residuals)
+    return new, correction, monodromy, residual
+
+
+def _max_abs(ctx, vector):
+    return max(abs(v) for v in vector) if len(vector) else 0
+
+
+def _scale(xs):
+    return max(1, max(abs(v) for x in xs for v in x))
+
+
+def _bits(correction, scale):
+    """Relative accuracy in bits that a correction of this size reveals."""
+    if correction == 0:
+        return math.inf
+    return -float(mpmath.log(mpmath.mpf(correction) / scale, 2))
+
+
+# -- the solver -------------------------------------------------------------------------
+
+def find_orbit(map_, period, guess, parameters=None, options=None):
+    """Find a period-``period`` orbit of ``map_`` near ``guess``.
+
+    Parameters
+    ----------
+    map_ : Map
+    period : int
+        The period k >= 1 (1 for a fixed point).
+    guess : sequence
+        One state (its k - 1 images under the map complete the first
+        guess) or ``period`` states.  Coordinates are exact numbers, decimal
+        strings or floats.
+    parameters : dict, optional
+        Parameter values overriding the map's defaults (exact numbers or
+        decimal strings).
+    options : OrbitOptions, optional
+
+    Returns
+    -------
+    OrbitResult
+        Non-convergence is a status, not an exception.
+
+    Raises
+    ------
+    ParameterError
+        For a bad period, guess or parameter name.
+    EvaluationError
+        When the map cannot be evaluated at the guess.
+    """
+    options = options or OrbitOptions()
+    if not isinstance(period, (int, np.integer)) or period < 1:
+        raise ParameterError(f"period must be a positive integer, got {period!r}")
+    period = int(period)
+    n = map_.dimension
+    values = map_.parameter_values(parameters)
+    points = _initial_points(map_, period, guess, values)
+    common = dict(map_=map_, parameters=dict(values), period=period, options=options)
+
+    # float64 phase
+    bound = map_.bind(Float64(), values)
+    xs = [np.array(p, dtype=float) for p in points]
+    xs, info = _float_newton(bound, xs, options)
+    if info["status"] != "converged":
+        return _failure(info, common, xs)
+    null_basis = info["null_basis"]
+
+    # precision-doubling phase
+    target = dps_to_bits(options.dps + options.guard)
+    seed_bits = max(8.0, min(info["bits"] - 4, 44.0))
+    try:
+        xs_mp, steps, final_prec = _refine(map_, values, xs, null_basis, seed_bits, target, options)
+    except (ConvergenceError, EvaluationError) as exc:
+        return _failure({"status": "not-converged", "message": f"precision refinement failed: {exc}", "iterations": info["iterations"]}, common, xs)
+    if xs_mp is None:
+        return _failure({"status": "not-converged", "message": f"Newton did not converge at {bits_to_dps(target)} digits "
+                         f"within {options.max_precision_steps} steps", "iterations": info["iterations"]}, common, xs)
+
+    # measure: one step at a higher precision
+    check_prec = target + max(32, target // 4)
+    check_ctx = MP(prec=check_prec)
+    with check_ctx.scope():
+        check_bound = map_.bind(check_ctx, values)
+        xs_hi = [np.array([check_ctx.number(v) for v in x], dtype=object) for x in xs_mp]
+        xs_hi, correction, monodromy_hi, _ = _newton_step(check_bound, xs_hi, null_basis)
+        scale = _scale(xs_hi)
+        digits = bits_to_dps(check_prec) if correction == 0 else int(math.floor(-float(mpmath.log10(correction / scale))))
+        digits = max(0, min(digits, bits_to_dps(target)))
+        multipliers_hi = _multipliers(check_ctx, monodromy_hi, map_, period, n)
+    low_ctx = MP(prec=target)
+    with low_ctx.scope():
+        _, _, monodromy_lo, _ = _newton_step(map_.bind(low_ctx, values), xs_mp, null_basis)
+        multipliers_lo = _multipliers(low_ctx, monodromy_lo, map_, period, n)
+    with check_ctx.scope():
+        multiplier_digits = _agreement_places(multipliers_hi, multipliers_lo, bits_to_dps(target))
+        error = correction
+        points = tuple(tuple(+v for v in x) for x in xs_hi)
+    return _classify(common, points, digits, error, multipliers_hi, multiplier_digits, null_basis,
+                     info["iterations"] + steps + 1, (final_prec, check_prec))
+
+
+def find_fixed_point(map_, guess, parameters=None, options=None):
+    """A fixed point: :func:`find_orbit` with period 1."""
+    return find_orbit(map_, 1, guess, parameters, options)
+
+
+def _initial_points(map_, period, guess, values):
+    n = map_.dimension
+    guess = list(guess)
+    if len(guess) and np.ndim(guess[0]) == 0:
+        guess = [guess]
+    for g in guess:
+        if len(g) != n:
+            raise ParameterError(f"a guess point has {len(g)} coordinate(s); map {map_.name!r} has {n} "
+                                 f"({', '.join(map_.state_names)})")
+    if len(guess) not in (1, period):
+        raise ParameterError(f"give one guess point or {period} (one per orbit point), not {len(guess)}")
+    ctx = Float64()
+    points = [ctx.array(g) for g in guess]
+    if len(points) == 1 and period > 1:
+        bound = map_.bind(ctx, values)
+        for _ in range(period - 1):
+            points.append(bound.value(points[-1]))
+    return points
+
+
+def _float_newton(bound, xs, options):
+    """Damped multiple-shooting Newton in float64; detects a manifold of solutions."""
+    ctx = bound.ctx
+    null_basis = None
+    correction = math.inf
+    try:
+        for iteration in range(1, options.max_float_iterations + 1):
+            new, correction, monodromy, residual = _float_step(bound, xs, null_basis)
+            scale = _scale(new)
+            if correction <= 4e-16 * scale or (iteration > 3 and correction <= 1e-13 * scale):
+                xs = new
+                break
+            xs = new
+        else:
+            if not correction <= 1e-8 * _scale(xs):
+                return xs, {"status": "not-converged", "iterations": options.max_float_iterations,
+                            "message": f"float64 Newton did not converge in {options.max_float_iterations} iterations "
+                                       f"(last correction {correction:.3g})"}
+        # the manifold test at the converged point
+        _, _, monodromy, _ = _float_step(bound, xs, None, evaluate_only=True)
+        null_basis = _null_space(np.eye(bound.n) - monodromy, options.manifold_tolerance)
+        if null_basis is not None:  # polish on the bordered system
+            for _ in range(3):
+                xs, correction, _, _ = _float_step(bound, xs, null_basis)
+    except EvaluationError as exc:
+        return xs, {"status": "diverged", "iterations": 0, "message": f"Newton left the domain of the map: {exc}"}
+    return xs, {"status": "converged", "iterations": iteration, "null_basis": null_basis,
+                "bits": _bits(correction, _scale(xs)) if correction > 0 else 52.0}
+
+
+def _float_step(bound, xs, null_basis, evaluate_only=False):
+    """A Newton step with backtracking on the residual; least squares when singular."""
+    ctx = bound.ctx
+    try:
+        new, correction, monodromy, residual = _newton_step(bound, xs, null_basis)
+    except ConvergenceError:  # singular I - M before the manifold is known: minimum-norm step
+        new, correction, monodromy, residual = _least_squares_step(bound, xs)
+    if evaluate_only:
+        return xs, correction, monodromy, residual
+    for _ in range(12):
+        try:
+            trial = [bound.value(x) for x in new]
+            trial_residual = max(_max_abs(ctx, trial[i] - new[(i + 1) % len(new)]) for i in range(len(new)))
+            if trial_residual <= residual or residual < 1e-12 * _scale(xs):
+                return new, correction, monodromy, residual
+        except EvaluationError:
+            pass
+        new = [x + (y - x) / 2 for x, y in zip(xs, new)]
+        correction /= 2
+    return new, correction, monodromy, residual
+
+
+def _least_squares_step(bound, xs):
+    k, n = len(xs), bound.n
+    evaluations = [bound.value_and_jacobian(x) for x in xs]
+    residuals = [evaluations[i][0] - xs[(i + 1) % k] for i in range(k)]
+    monodromy, c = np.eye(n), np.zeros(n)
+    for (_, A), r in zip(evaluations, residuals):
+        c, monodromy = A @ c + r, A @ monodromy
+    delta0 = np.linalg.lstsq(np.eye(n) - monodromy, c, rcond=1e-10)[0]
+    deltas = [delta0]
+    for i in range(k - 1):
+        deltas.append(evaluations[i][1] @ deltas[-1] + residuals[i])
+    new = [x + d for x, d in zip(xs, deltas)]
+    return new, max(np.max(np.abs(d)) for d in deltas), monodromy, max(np.max(np.abs(r)) for r in residuals)
+
+
+def _null_space(matrix, tolerance):
+    """Orthonormal basis (n x m float array) of the numerical null space, or None."""
+    u, s, vt = np.linalg.svd(matrix)
+    largest = max(s[0], 1.0) if len(s) else 1.0
+    rank = int(np.sum(s > tolerance * largest))
+    if rank == len(s):
+        return None
+    return vt[rank:].T.copy()
+
+
+def _refine(map_, values, xs, null_basis, seed_bits, target, options):
+    """Newton with doubling precision from a float64 solution up to ``target`` bits."""
+    accuracy = seed_bits
+    xs_mp = None
+    for step in range(1, options.max_precision_steps + 1):
+        prec = int(min(target, max(64, 2 * accuracy)))
+        ctx = MP(prec=prec)
+        with ctx.scope():
+            bound = map_.bind(ctx, values)
+            current = [np.array([ctx.number(v) for v in x], dtype=object) for x in (xs_mp or xs)]
+            new, correction, _, _ = _newton_step(bound, current, null_basis)
+            revealed = _bits(correction, _scale(new))
+        xs_mp = new
+        if prec == target and revealed >= target / 2 + 8:
+            return xs_mp, step, prec
+        # a quadratic step doubles the accuracy it started from, less a margin for conditioning
+        accuracy = max(accuracy, min(2 * revealed - 16, prec - 8)) if revealed > accuracy / 2 else accuracy
+    return None, options.max_precision_steps, target
+
+
+def _multipliers(ctx, monodromy, map_, period, n):
+    symmetric = map_.symmetric and period == 1
+    if ctx.kind != "float64" and n > 40:  # mpmath eig is O(n^3) in Python: use doubles for large states
+        return tuple(mpmath.mpmathify(v) for v in eigvals(Float64(), np.array(monodromy, dtype=float), symmetric))
+    return tuple(eigvals(ctx, monodromy, symmetric))
+
+
+def _agreement_places(a, b, cap):
+    """Decimal places to which two lists of eigenvalues agree (paired by nearest)."""
+    worst = mpmath.mpf(0)
+    remaining = list(b)
+    for value in a:
+        j = min(range(len(remaining)), key=lambda i: abs(remaining[i] - value))
+        worst = max(worst, abs(remaining.pop(j) - value))
+    if worst == 0:
+        return cap
+    return int(max(0, min(cap, math.floor(-float(mpmath.log10(worst))))))
+
+
+def _classify(common, points, digits, error, multipliers, multiplier_digits, null_basis, iterations, precisions):
+    map_, period, options = common["map_"], common["period"], common["options"]
+    tolerance = mpmath.mpf(10) ** (-max(multiplier_digits - 1, 1))
+    manifold_dimension = 0 if null_basis is None else null_basis.shape[1]
+    transverse = list(multipliers)
+    if manifold_dimension:  # remove the multipliers equal to 1 along the manifold
+        for _ in range(manifold_dimension):
+            j = min(range(len(transverse)), key=lambda i: abs(transverse[i] - 1))
+            transverse.pop(j)
+    moduli = [abs(m) for m in transverse]
+    unstable = sum(1 for r in moduli if r > 1 + tolerance)
+    on_circle = any(abs(r - 1) <= tolerance for r in moduli)
+    stable = None if on_circle else unstable == 0
+    minimal = _minimal_period(points, period, digits)
+    success = digits >= options.dps
+    status = "converged" if success else "low-precision"
+    parts = [f"period-{period} orbit found to {digits} digits"]
+    if minimal < period:
+        parts.append(f"its points repeat with period {minimal}")
+    if manifold_dimension:
+        parts.append(f"it lies on a {manifold_dimension}-dimensional manifold of orbits (multipliers 1 along it); "
+                     "stability refers to the transverse multipliers")
+    if on_circle:
+        parts.append("a multiplier lies on the unit circle to the accuracy achieved (a bifurcation point?)")
+    if not success:
+        parts.append(f"fewer digits than the {options.dps} asked for")
+    return OrbitResult(
+        success=success, status=status, message="; ".join(parts), map=map_, parameters=common["parameters"],
+        period=period, minimal_period=minimal, points=points, digits=digits, error=error,
+        multipliers=tuple(multipliers), multiplier_digits=multiplier_digits, stable=stable,
+        unstable_count=unstable, isolated=manifold_dimension == 0, manifold_dimension=manifold_dimension,
+        iterations=iterations, precision_bits=precisions, options=options,
+    )
+
+
+def _minimal_period(points, period, digits):
+    tolerance = mpmath.mpf(10) ** (-max(digits // 2, 1)) * _scale(points)
+    for divisor in range(1, period):
+        if period % divisor == 0 and all(
+            max(abs(a - b) for a, b in zip(points[i], points[(i + divisor) % period])) <= tolerance
+            for i in range(period)
+        ):
+            return divisor
+    return period
+
+
+def _failure(info, common, xs):
+    points = tuple(tuple(mpmath.mpf(float(v)) for v in x) for x in xs)
+    return OrbitResult(
+        success=False, status=info["status"], message=info["message"], map=common["map_"],
+        parameters=common["parameters"], period=common["period"], minimal_period=common["period"], points=points,
+        digits=0, iterations=info.get("iterations", 0), options=common["options"],
+    )

@@ -1,0 +1,504 @@
+"""Safe parsing of user-supplied expressions into exact sympy objects.
+
+Strings from the command line are never given to ``eval``, ``exec``,
+``sympy.sympify`` or ``sympy.parse_expr``: those run arbitrary Python code
+(``sympify("__import__('os').system('...')")`` executes the command).  Instead
+the text is parsed with :func:`ast.parse` (which only builds a syntax tree),
+the tree is walked against an explicit whitelist -- numbers, declared names,
+the constants ``pi`` and ``E``, ``+ - * / **``, unary ``+``/``-`` and calls of
+:data:`ALLOWED_FUNCTIONS` -- and the sympy expression is built node by node.
+
+Numbers are exact: ``0.1`` becomes ``Rational(1, 10)`` from its decimal text,
+never via a binary float.  Guards stop inputs that would make sympy build
+giant numbers (``9**9**9``), factor huge radicands, or recurse without end.
+The guards estimate sizes conservatively and may reject an expression that
+would have been cheap; they never truncate or guess.  Every failure is a
+:class:`~dynsys_eos.errors.ParseError` with a one-line message.
+"""
+
+import ast
+import keyword
+import re
+import unicodedata
+import warnings
+from types import MappingProxyType
+
+import sympy
+
+from dynsys_eos.errors import ParseError
+
+__all__ = [
+    "ALLOWED_FUNCTIONS",
+    "CONSTANTS",
+    "parse_expression",
+    "parse_number",
+    "parse_names",
+    "parse_assignments",
+    "parse_map",
+    "parse_vector",
+]
+
+ALLOWED_FUNCTIONS = MappingProxyType({
+    "exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt,
+    "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan,
+    "sinh": sympy.sinh, "cosh": sympy.cosh, "tanh": sympy.tanh,
+    "atan": sympy.atan, "asin": sympy.asin, "acos": sympy.acos,
+    "abs": sympy.Abs,
+})
+CONSTANTS = MappingProxyType({"pi": sympy.pi, "E": sympy.E})
+
+MAX_TEXT_LENGTH = 20000
+MAX_DEPTH = 200
+MAX_LITERAL_DIGITS = 1000
+MAX_EXPONENT = 10000
+MAX_BITS = 100000        # largest number a power or product may create
+MAX_ROOT_BITS = 2048     # sympy factors radicands; keep them small
+
+_INT_LIMIT = 10 ** MAX_LITERAL_DIGITS
+_FLOAT_RE = re.compile(r"([0-9_]*)(?:\.([0-9_]*))?(?:[eE]([+-]?[0-9_]+))?")
+_NOT_FINITE = (sympy.nan, sympy.zoo, sympy.oo, -sympy.oo)
+_BINOP_SYMBOLS = {
+    ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.LShift: "<<",
+    ast.RShift: ">>", ast.BitOr: "|", ast.BitAnd: "&",
+}
+_NODE_NAMES = {
+    ast.Attribute: "attribute access", ast.Subscript: "subscript",
+    ast.Lambda: "lambda", ast.List: "list", ast.Tuple: "tuple",
+    ast.Dict: "dict", ast.Set: "set", ast.ListComp: "comprehension",
+    ast.SetComp: "comprehension", ast.DictComp: "comprehension",
+    ast.GeneratorExp: "generator expression",
+    ast.IfExp: "conditional expression", ast.Compare: "comparison",
+    ast.BoolOp: "boolean operator", ast.NamedExpr: "assignment expression",
+    ast.JoinedStr: "f-string", ast.Starred: "starred expression",
+    ast.Await: "await", ast.Yield: "yield", ast.YieldFrom: "yield",
+    ast.Slice: "slice",
+}
+
+
+def _one_line(text, limit=60):
+    """Collapse whitespace and shorten `text` so that messages stay on one line."""
+    text = " ".join(str(text).split())
+    # Escape control characters and lone surrogates so the message can be printed.
+    text = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _bits(number):
+    """Bit size of a sympy Rational (numerator plus denominator)."""
+    return abs(number.p).bit_length() + number.q.bit_length()
+
+
+def _max_bits(expr):
+    return max((_bits(r) for r in expr.atoms(sympy.Rational)), default=0)
+
+
+def _root_bits(expr):
+    """Total bit size of numeric radicands such as the 2 in sqrt(2)."""
+    return sum(_bits(p.base) for p in expr.atoms(sympy.Pow)
+               if p.base.is_Rational and p.exp.is_Rational and not p.exp.is_Integer)
+
+
+def _check_power(base, exponent, where):
+    """Refuse a power that would make sympy compute a giant number or factor one.
+
+    `where` is a callable giving the source snippet; it is only called when
+    raising, because slicing the source for every node is quadratic.
+    """
+    if not exponent.is_Rational:
+        return                       # symbolic or irrational: sympy leaves it alone
+    if abs(exponent) > MAX_EXPONENT:
+        raise ParseError(f"exponent {_one_line(exponent)} in {where()} exceeds "
+                         f"{MAX_EXPONENT} in absolute value")
+    size = _max_bits(base) + _root_bits(base)
+    if abs(exponent) * size > MAX_BITS:
+        raise ParseError(f"power {where()} would create a number of about "
+                         f"{int(abs(exponent) * size)} bits (limit {MAX_BITS})")
+    if not exponent.is_Integer and size > MAX_ROOT_BITS:
+        raise ParseError(f"root of a number of about {size} bits in {where()} "
+                         f"(limit {MAX_ROOT_BITS} bits)")
+
+
+def _check_exp(argument, where):
+    """exp(c*log(b)) evaluates to b**c, so apply the power guard to c and b."""
+    for term in sympy.Add.make_args(argument):
+        if term.has(sympy.log):
+            coefficient, rest = term.as_coeff_Mul()
+            _check_power(rest, coefficient, where)
+
+
+def _check_complex(argument, where):
+    """abs/log of a complex number compute a square root of |z|**2."""
+    if argument.is_number and argument.is_extended_real is not True:
+        if 2 * (_max_bits(argument) + _root_bits(argument)) > MAX_ROOT_BITS:
+            raise ParseError(f"complex number in {where()} is too large (limit "
+                             f"{MAX_ROOT_BITS // 2} bits)")
+
+
+def _float_value(segment):
+    """Exact Rational of a float literal's decimal text, e.g. '1e-3' -> 1/1000."""
+    match = _FLOAT_RE.fullmatch(segment or "")
+    if match is None:
+        raise ParseError(f"cannot read the number literal {_one_line(segment)}")
+    whole, fraction, exponent = (part.replace("_", "") if part else ""
+                                 for part in match.groups())
+    digits = (whole + fraction).lstrip("0") or "0"
+    if len(digits) > MAX_LITERAL_DIGITS or len(exponent) > 6:
+        raise ParseError(f"number literal {_one_line(segment)} has too many digits")
+    shift = int(exponent or 0) - len(fraction)
+    if abs(shift) > MAX_LITERAL_DIGITS:
+        raise ParseError(f"number literal {_one_line(segment)} is too large or too "
+                         f"small (exponent limit {MAX_LITERAL_DIGITS})")
+    if shift >= 0:
+        return sympy.Integer(int(digits) * 10 ** shift)
+    return sympy.Rational(int(digits), 10 ** -shift)
+
+
+class _Builder:
+    """Walk a syntax tree, allowing only whitelisted nodes, and build sympy."""
+
+    def __init__(self, source, symbols, number_only):
+        self.source = source
+        self.symbols = symbols
+        self.number_only = number_only
+
+    def snippet(self, node):
+        segment = ast.get_source_segment(self.source, node)
+        return _one_line(segment if segment else type(node).__name__)
+
+    def build(self, node, depth):
+        if depth > MAX_DEPTH:
+            raise ParseError(f"expression is nested deeper than {MAX_DEPTH} levels")
+        handler = getattr(self, "_" + type(node).__name__, None)
+        if handler is None:
+            what = _NODE_NAMES.get(type(node), type(node).__name__)
+            hint = " (separate components with ';')" if isinstance(node, ast.Tuple) else ""
+            raise ParseError(f"{what} is not allowed: {self.snippet(node)}{hint}")
+        return handler(node, depth)
+
+    def _Expression(self, node, depth):
+        return self.build(node.body, depth)
+
+    def _Constant(self, node, depth):
+        value = node.value
+        if type(value) is int:           # bool is a subclass of int: excluded
+            if abs(value) >= _INT_LIMIT:
+                raise ParseError(f"integer literal has more than "
+                                 f"{MAX_LITERAL_DIGITS} digits")
+            return sympy.Integer(value)
+        if type(value) is float:
+            return _float_value(ast.get_source_segment(self.source, node))
+        kind = {str: "string literal", bytes: "bytes literal", bool: "boolean literal",
+                complex: "complex literal"}.get(type(value), "literal")
+        raise ParseError(f"{kind} is not allowed: {self.snippet(node)}")
+
+    def _Name(self, node, depth):
+        name = node.id
+        if name in self.symbols:
+            return self.symbols[name]
+        if name in CONSTANTS:
+            return CONSTANTS[name]
+        if name in ALLOWED_FUNCTIONS:
+            raise ParseError(f"function '{name}' must be called, as in {name}(x)")
+        if self.number_only:
+            raise ParseError(f"a number was expected but the name '{name}' appeared")
+        declared = ", ".join(sorted(self.symbols)) or "none"
+        raise ParseError(f"undeclared name '{name}' (declared: {declared})")
+
+    def _UnaryOp(self, node, depth):
+        if isinstance(node.op, ast.USub):
+            return -self.build(node.operand, depth + 1)
+        if isinstance(node.op, ast.UAdd):
+            return self.build(node.operand, depth + 1)
+        symbol = "not" if isinstance(node.op, ast.Not) else "~"
+        raise ParseError(f"operator '{symbol}' is not allowed: {self.snippet(node)}")
+
+    def _BinOp(self, node, depth):
+        op = type(node.op)
+        if op is ast.BitXor:
+            raise ParseError(f"operator '^' is not allowed; use '**' for powers: "
+                             f"{self.snippet(node)}")
+        if op in _BINOP_SYMBOLS:
+            raise ParseError(f"operator '{_BINOP_SYMBOLS[op]}' is not allowed "
+                             f"(allowed: + - * / **): {self.snippet(node)}")
+        if op is ast.Pow:
+            base = self.build(node.left, depth + 1)
+            exponent = self.build(node.right, depth + 1)
+            return self._power(base, exponent, lambda: self.snippet(node))
+        # Long chains like a+b+c+... nest on the left; walk that spine with a
+        # loop so a 5000-term sum is neither "deep" nor quadratic in sympy.
+        group = (ast.Add, ast.Sub) if op in (ast.Add, ast.Sub) else (ast.Mult, ast.Div)
+        rights = []
+        while isinstance(node, ast.BinOp) and isinstance(node.op, group):
+            rights.append(node)
+            node = node.left
+        first = self.build(node, depth + 1)
+        operands = [first]
+        for parent in reversed(rights):
+            operand = self.build(parent.right, depth + 1)
+            if isinstance(parent.op, ast.Sub):
+                operand = -operand
+            elif isinstance(parent.op, ast.Div):
+                operand = sympy.Pow(operand, -1)
+            operands.append(operand)
+        if group[0] is ast.Add:
+            return sympy.Add(*operands)
+        return self._product(operands, lambda: self.snippet(rights[0]))
+
+    def _power(self, base, exponent, where):
+        _check_power(base, exponent, where)
+        if base == sympy.E or isinstance(base, sympy.exp):
+            inner = base.args[0] if isinstance(base, sympy.exp) else sympy.S.One
+            _check_exp(inner * exponent, where)
+        result = sympy.Pow(base, exponent)
+        if result.is_Pow and result.exp.is_Rational and abs(result.exp) > MAX_EXPONENT:
+            raise ParseError(f"exponent of {where()} exceeds {MAX_EXPONENT} "
+                             f"in absolute value")
+        return result
+
+    @staticmethod
+    def _product(factors, where):
+        size = sum(_max_bits(f) for f in factors)
+        if size > MAX_BITS:
+            raise ParseError(f"product {where()} would create a number of about "
+                             f"{size} bits (limit {MAX_BITS})")
+        if sum(_root_bits(f) for f in factors) > MAX_ROOT_BITS:
+            raise ParseError(f"product {where()} combines roots of numbers that "
+                             f"are too large (limit {MAX_ROOT_BITS} bits)")
+        return sympy.Mul(*factors)
+
+    def _Call(self, node, depth):
+        func = node.func
+        if not isinstance(func, ast.Name):
+            raise ParseError(f"call of {self.snippet(func)} is not allowed "
+                             f"(allowed functions: {', '.join(ALLOWED_FUNCTIONS)})")
+        name = func.id
+        if name not in ALLOWED_FUNCTIONS:
+            what = "constant" if name in CONSTANTS else (
+                "declared name" if name in self.symbols else "unknown function")
+            raise ParseError(f"call of {what} '{name}' is not allowed "
+                             f"(allowed functions: {', '.join(ALLOWED_FUNCTIONS)})")
+        if node.keywords:
+            bad = node.keywords[0].arg
+            bad = f"'{bad}='" if bad else "'**'"
+            raise ParseError(f"function '{name}' takes no keyword arguments (got {bad})")
+        if any(isinstance(arg, ast.Starred) for arg in node.args):
+            raise ParseError(f"starred argument is not allowed in {self.snippet(node)}")
+        if len(node.args) != 1:
+            raise ParseError(f"function '{name}' takes exactly one argument "
+                             f"(got {len(node.args)})")
+        argument = self.build(node.args[0], depth + 1)
+
+        def where():
+            return self.snippet(node)
+        if name == "exp":
+            _check_exp(argument, where)
+        elif name == "sqrt":
+            _check_power(argument, sympy.S.Half, where)
+        elif name in ("abs", "log"):
+            _check_complex(argument, where)
+        return ALLOWED_FUNCTIONS[name](argument)
+
+
+def _check_text(text, what="expression"):
+    if not isinstance(text, str):
+        raise ParseError(f"{what} must be a string, not {type(text).__name__}")
+    if len(text) > MAX_TEXT_LENGTH:
+        raise ParseError(f"{what} is longer than {MAX_TEXT_LENGTH} characters")
+    if not text.strip():
+        raise ParseError(f"{what} is empty")
+    return text.strip()
+
+
+def _bracket_depth(text):
+    depth = deepest = 0
+    for char in text:
+        if char in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]}":
+            depth -= 1
+    return deepest
+
+
+def _parse(text, symbols, number_only):
+    """Shared body of parse_expression/parse_number: any failure -> ParseError."""
+    source = _check_text(text)
+    try:
+        for name in symbols:
+            if name in CONSTANTS or name in ALLOWED_FUNCTIONS:
+                raise ParseError(f"declared name '{name}' clashes with a "
+                                 f"built-in constant or function")
+        if _bracket_depth(source) > MAX_DEPTH:
+            raise ParseError(f"expression is nested deeper than {MAX_DEPTH} levels")
+        try:
+            with warnings.catch_warnings():   # e.g. invalid escapes in strings
+                warnings.simplefilter("ignore")
+                tree = ast.parse(source, mode="eval")
+        except SyntaxError as exc:
+            column = f" at column {exc.offset}" if exc.offset else ""
+            raise ParseError(f"invalid syntax{column}: {_one_line(exc.msg, 100)} "
+                             f"in {_one_line(source)}") from None
+        result = _Builder(source, symbols, number_only).build(tree, 0)
+        if result.has(*_NOT_FINITE):
+            raise ParseError(f"expression is not finite (division by zero?): "
+                             f"{_one_line(source)}")
+        for power in result.atoms(sympy.Pow):
+            if power.exp.is_Rational and abs(power.exp) > MAX_EXPONENT:
+                raise ParseError(f"exponent of {_one_line(power)} exceeds "
+                                 f"{MAX_EXPONENT} in absolute value")
+        return result
+    except ParseError:
+        raise
+    except (RecursionError, MemoryError):
+        raise ParseError(f"expression is too deeply nested or too large: "
+                         f"{_one_line(source)}") from None
+    except Exception as exc:                  # e.g. a TypeError deep in sympy
+        raise ParseError(f"could not build {_one_line(source)}: "
+                         f"{type(exc).__name__}: {_one_line(exc, 100)}") from exc
+
+
+def parse_expression(text, symbols):
+    """Parse `text` into a sympy expression in the declared `symbols`.
+
+    Parameters
+    ----------
+    text : str
+        Expression using numbers, declared names, ``pi``, ``E``,
+        ``+ - * / **``, parentheses and calls of :data:`ALLOWED_FUNCTIONS`.
+    symbols : Mapping[str, sympy.Symbol]
+        The declared names.
+
+    Returns
+    -------
+    sympy.Expr
+        The exact, finite expression.
+
+    Raises
+    ------
+    ParseError
+        For anything else, naming the offending construct.
+
+    Examples
+    --------
+    >>> import sympy
+    >>> x, y = sympy.symbols("x y")
+    >>> parse_expression("0.1*x**2 - sin(y)/3", {"x": x, "y": y})
+    x**2/10 - sin(y)/3
+    >>> parse_expression("x^2", {"x": x})
+    Traceback (most recent call last):
+    ...
+    dynsys_eos.errors.ParseError: operator '^' is not allowed; use '**' for powers: x^2
+    """
+    return _parse(text, symbols, number_only=False)
+
+
+def parse_number(text):
+    """Parse a constant expression into an exact real sympy number.
+
+    Examples
+    --------
+    >>> parse_number("1/3"), parse_number("-1.5e2"), parse_number("sqrt(2)/2")
+    (1/3, -150, sqrt(2)/2)
+    """
+    value = _parse(text, {}, number_only=True)
+    if value.is_real is not True:
+        raise ParseError(f"not a real number: {_one_line(text)} = {_one_line(value)}")
+    return value
+
+
+def _split(text, separator, what):
+    """Split on `separator`; every part must be non-empty."""
+    text = _check_text(text, what)
+    parts = [part.strip() for part in text.split(separator)]
+    for index, part in enumerate(parts, 1):
+        if not part:
+            raise ParseError(f"{what} part {index} is empty in {_one_line(text)}")
+    return parts
+
+
+def _check_name(name):
+    if not name.isidentifier() or keyword.iskeyword(name):
+        raise ParseError(f"'{_one_line(name)}' is not a valid name")
+    if unicodedata.normalize("NFKC", name) != name:
+        raise ParseError(f"name '{name}' is not in normal form; write "
+                         f"'{unicodedata.normalize('NFKC', name)}'")
+    if name in ALLOWED_FUNCTIONS or name in CONSTANTS:
+        raise ParseError(f"name '{name}' is reserved for a built-in function or constant")
+    return name
+
+
+def parse_names(text):
+    """Parse comma-separated identifiers into a tuple of distinct names.
+
+    Examples
+    --------
+    >>> parse_names("x,y, z1")
+    ('x', 'y', 'z1')
+    """
+    names = tuple(_check_name(part) for part in _split(text, ",", "name list"))
+    for index, name in enumerate(names):
+        if name in names[:index]:
+            raise ParseError(f"duplicate name '{name}'")
+    return names
+
+
+def parse_assignments(text):
+    """Parse ``"a=1, b=2/3"`` into a dict of exact real numbers.
+
+    Values are parsed with :func:`parse_number`; they cannot contain commas
+    (none of the allowed functions needs one).
+
+    Examples
+    --------
+    >>> parse_assignments("a=1, b=2/3, c=sqrt(2)")
+    {'a': 1, 'b': 2/3, 'c': sqrt(2)}
+    """
+    values = {}
+    for part in _split(text, ",", "assignment list"):
+        name, equals, value = part.partition("=")
+        if not equals:
+            raise ParseError(f"missing '=' in assignment {_one_line(part)}")
+        name = _check_name(name.strip())
+        if name in values:
+            raise ParseError(f"duplicate name '{name}'")
+        try:
+            values[name] = parse_number(value)
+        except ParseError as exc:
+            raise ParseError(f"value of '{name}': {exc}") from None
+    return values
+
+
+def parse_map(text, symbols):
+    """Parse ``"EXPR1; EXPR2"`` into a tuple of expressions.
+
+    Examples
+    --------
+    >>> import sympy
+    >>> x, y = sympy.symbols("x y")
+    >>> parse_map("y; -x + y/2", {"x": x, "y": y})
+    (y, -x + y/2)
+    """
+    result = []
+    for index, part in enumerate(_split(text, ";", "map"), 1):
+        try:
+            result.append(parse_expression(part, symbols))
+        except ParseError as exc:
+            raise ParseError(f"component {index}: {exc}") from None
+    return tuple(result)
+
+
+def parse_vector(text):
+    """Parse ``"0.5, 1/3, -2"`` into a tuple of exact real numbers.
+
+    Examples
+    --------
+    >>> parse_vector("0.5, 1/3, -2")
+    (1/2, 1/3, -2)
+    """
+    result = []
+    for index, part in enumerate(_split(text, ",", "vector"), 1):
+        try:
+            result.append(parse_number(part))
+        except ParseError as exc:
+            raise ParseError(f"entry {index}: {exc}") from None
+    return tuple(result)
