@@ -77,7 +77,11 @@ _NODE_NAMES = {
 
 def _one_line(text, limit=60):
     """Collapse whitespace and shorten `text` so that messages stay on one line."""
-    text = " ".join(str(text).split())
+    try:
+        text = str(text)
+    except Exception:                 # e.g. sympy's str of a huge number
+        text = f"<{type(text).__name__}>"
+    text = " ".join(text.split())
     # Escape control characters and lone surrogates so the message can be printed.
     text = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -86,6 +90,11 @@ def _one_line(text, limit=60):
 def _bits(number):
     """Bit size of a sympy Rational (numerator plus denominator)."""
     return abs(number.p).bit_length() + number.q.bit_length()
+
+
+def _number_text(number):
+    """A number for a message; huge ones by size (str() of them may fail)."""
+    return str(number) if _bits(number) <= 200 else f"of about {_bits(number)} bits"
 
 
 def _max_bits(expr):
@@ -107,7 +116,7 @@ def _check_power(base, exponent, where):
     if not exponent.is_Rational:
         return                       # symbolic or irrational: sympy leaves it alone
     if abs(exponent) > MAX_EXPONENT:
-        raise ParseError(f"exponent {_one_line(exponent)} in {where()} exceeds "
+        raise ParseError(f"exponent {_number_text(exponent)} in {where()} exceeds "
                          f"{MAX_EXPONENT} in absolute value")
     size = _max_bits(base) + _root_bits(base)
     if abs(exponent) * size > MAX_BITS:
@@ -344,8 +353,10 @@ def _parse(text, symbols, number_only):
                              f"{_one_line(source)}")
         for power in result.atoms(sympy.Pow):
             if power.exp.is_Rational and abs(power.exp) > MAX_EXPONENT:
-                raise ParseError(f"exponent of {_one_line(power)} exceeds "
-                                 f"{MAX_EXPONENT} in absolute value")
+                raise ParseError(f"exponent {_number_text(power.exp)} in the result "
+                                 f"of {_one_line(source)} exceeds {MAX_EXPONENT}")
+        if number_only and result.is_real is not True:
+            raise ParseError(f"not a real number: {_one_line(source)}")
         return result
     except ParseError:
         raise
@@ -400,10 +411,7 @@ def parse_number(text):
     >>> parse_number("1/3"), parse_number("-1.5e2"), parse_number("sqrt(2)/2")
     (1/3, -150, sqrt(2)/2)
     """
-    value = _parse(text, {}, number_only=True)
-    if value.is_real is not True:
-        raise ParseError(f"not a real number: {_one_line(text)} = {_one_line(value)}")
-    return value
+    return _parse(text, {}, number_only=True)
 
 
 def _split(text, separator, what):
