@@ -32,7 +32,7 @@ Examples
 ('closed-form', 2/(3*sigma**(4/3)), '0.26456684199469991246')
 >>> t = critical_learning_rate(build_model("uv", n=4, y="1/2"))
 >>> t.expression, t.format_value(10)
-(3/(x1*y), '1.500000000')
+(2/(x1*y), '4.000000000')
 """
 
 import contextlib
