@@ -144,20 +144,21 @@ class CompiledVectorFunction:
     def bind(self, values):
         """Fix parameter values (exact numbers or context numbers); call inside ``ctx.scope()``.
 
+        Values for names this function does not use are ignored (a loss's
+        gradient bound with a map's parameters, say); user-facing checks of
+        names happen where the values enter (:meth:`Map.parameter_values`).
+
         Raises
         ------
         ParameterError
-            If a parameter has no value or an unknown name is given.
+            If a parameter has no value.
         """
         names = self.function.parameters
-        unknown = sorted(set(values) - set(names))
-        if unknown:
-            raise ParameterError(f"unknown parameter(s) {', '.join(unknown)}; valid: {', '.join(names) or '(none)'}")
         missing = [p for p in names if p not in values]
         if missing:
             raise ParameterError(f"no value for parameter(s) {', '.join(missing)}")
         converted = [self.ctx.number(values[p]) if not _is_array(values[p]) else values[p] for p in names]
-        return BoundFunction(self, converted, dict(values))
+        return BoundFunction(self, converted, {p: values[p] for p in names})
 
 
 def _is_array(value):
