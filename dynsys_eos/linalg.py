@@ -21,7 +21,7 @@ import numpy as np
 
 from .errors import ConvergenceError
 
-__all__ = ["solve", "eigvals", "matmul_chain", "singular_values_float"]
+__all__ = ["solve", "eigvals", "matmul_chain", "singular_values_float", "top_symmetric_eigenvalue"]
 
 
 def solve(ctx, A, b):
@@ -106,3 +106,29 @@ def eigvals(ctx, M, symmetric=False):
 def singular_values_float(M):
     """Singular values of a matrix in any context, computed in float64 (for rank decisions)."""
     return np.linalg.svd(np.asarray(M, dtype=float), compute_uv=False)
+
+
+def top_symmetric_eigenvalue(ctx, H):
+    """Largest eigenvalue of a symmetric mp matrix.
+
+    A float64 eigenvector starts a Rayleigh quotient iteration in ``ctx``
+    (cubically convergent), so only O(1) solves are done at full precision.
+    """
+    n = len(H)
+    Hf = np.array(H, dtype=float)
+    w, V = np.linalg.eigh(Hf)
+    v = ctx.array([repr(float(c)) for c in V[:, -1]])
+    mu = (v @ (H @ v)) / (v @ v)
+    target = mpmath.mpf(2) ** (-int(ctx.prec * 0.95))
+    for _ in range(12):
+        try:
+            w_ = solve(ctx, H - mu * ctx.identity(n), v)
+        except ConvergenceError:  # mu is an eigenvalue to working precision
+            break
+        v = w_ / mpmath.sqrt(w_ @ w_)
+        new_mu = (v @ (H @ v)) / (v @ v)
+        converged = abs(new_mu - mu) <= target * abs(new_mu)
+        mu = new_mu
+        if converged:
+            break
+    return mu

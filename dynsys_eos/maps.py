@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import sympy
 
-from .arith import MP, Float64
+from .arith import Float64
 from .errors import ModelError, ParameterError
 from .functions import VectorFunction
 from .loss import check_names, declare_symbols

@@ -343,7 +343,6 @@ def _initial_points(map_, period, guess, values):
 
 def _float_newton(bound, xs, options):
     """Damped multiple-shooting Newton in float64; detects a manifold of solutions."""
-    ctx = bound.ctx
     null_basis = None
     correction = math.inf
     try:

@@ -47,8 +47,8 @@ import numpy as np
 import sympy
 
 from .arith import MP, _exact_to_mpf
-from .errors import ConvergenceError, ParameterError, ThresholdError
-from .linalg import solve
+from .errors import ParameterError, ThresholdError
+from .linalg import top_symmetric_eigenvalue
 
 __all__ = ["ThresholdResult", "critical_learning_rate", "SYMBOLIC_MAX_DIMENSION"]
 
@@ -320,7 +320,7 @@ def _numeric_result(loss, point, values, factor, dps, context):
         with ctx.scope():
             H = loss.gradient_function().compile(ctx).bind(values).jacobian(ctx.array(point))
             H = (H + H.T) / 2  # exactly symmetric in exact arithmetic; remove rounding asymmetry
-            estimates.append(_top_eigenvalue(ctx, H))
+            estimates.append(top_symmetric_eigenvalue(ctx, H))
     low, high = estimates
     with mpmath.workdps(dps + 40):
         if min(np.linalg.eigvalsh(np.array(H, dtype=float))) < -1e-8 * max(1.0, float(high)):
@@ -336,25 +336,3 @@ def _numeric_result(loss, point, values, factor, dps, context):
         sharpness_expression=None, minimum=tuple(point), interval=None, rule=context["rule"], message=message,
         parameters=context["parameters"],
     )
-
-
-def _top_eigenvalue(ctx, H):
-    """Largest eigenvalue of a symmetric mp matrix: float64 start, Rayleigh quotient iteration."""
-    n = len(H)
-    Hf = np.array(H, dtype=float)
-    w, V = np.linalg.eigh(Hf)
-    v = ctx.array([repr(float(c)) for c in V[:, -1]])
-    mu = (v @ (H @ v)) / (v @ v)
-    target = mpmath.mpf(2) ** (-int(ctx.prec * 0.95))
-    for _ in range(12):
-        try:
-            w_ = solve(ctx, H - mu * ctx.identity(n), v)
-        except ConvergenceError:  # mu is an eigenvalue to working precision
-            break
-        v = w_ / mpmath.sqrt(w_ @ w_)
-        new_mu = (v @ (H @ v)) / (v @ v)
-        converged = abs(new_mu - mu) <= target * abs(new_mu)
-        mu = new_mu
-        if converged:
-            break
-    return mu
