@@ -15,6 +15,7 @@ Examples
 --------
 >>> import sympy
 >>> from dynsys_eos.loss import Loss
+>>> from dynsys_eos.arith import MP
 >>> x, y = sympy.symbols("x y")
 >>> m = make_map(Loss((x * y - 1) ** 2 / 2, [x, y]), "gd", lr=sympy.Rational(1, 4))
 >>> m.sympy()
