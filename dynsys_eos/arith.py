@@ -148,6 +148,8 @@ def _exact_to_mpf(value, prec):
     """An exact sympy number or expression as an mpf rounded at ``prec`` bits."""
     if isinstance(value, (int, np.integer)):
         return mpmath.mpf(int(value))
+    if isinstance(value, (float, np.floating)):  # a binary float is exact as it stands
+        return mpmath.mpf(float(value))
     if isinstance(value, str):
         return mpmath.mpf(value)
     value = sympy.sympify(value)

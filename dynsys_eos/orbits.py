@@ -183,7 +183,7 @@ def _round_fixed(text, places):
     from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
     with localcontext() as c:
-        c.prec = len(text) + 10
+        c.prec = len(text) + max(places, 0) + 10
         quantum = Decimal(1).scaleb(-max(places, 0))
         return str(Decimal(text).quantize(quantum, rounding=ROUND_HALF_EVEN))
 
@@ -217,6 +217,14 @@ def _newton_step(bound, xs, null_basis):
     correction = max(_max_abs(ctx, d) for d in deltas)
     residual = max(_max_abs(ctx, r) for r in residuals)
     return new, correction, monodromy, residual
+
+
+def _monodromy(bound, xs):
+    """M = DF(x_{k-1}) ... DF(x_0)."""
+    product = bound.ctx.identity(bound.n)
+    for x in xs:
+        product = bound.jacobian(x) @ product
+    return product
 
 
 def _max_abs(ctx, vector):
@@ -299,14 +307,15 @@ def find_orbit(map_, period, guess, parameters=None, options=None):
     with check_ctx.scope():
         check_bound = map_.bind(check_ctx, values)
         xs_hi = [np.array([check_ctx.number(v) for v in x], dtype=object) for x in xs_mp]
-        xs_hi, correction, monodromy_hi, _ = _newton_step(check_bound, xs_hi, null_basis)
+        xs_hi, correction, _, _ = _newton_step(check_bound, xs_hi, null_basis)
+        monodromy_hi = _monodromy(check_bound, xs_hi)  # at the refined points, not the ones the step started from
         scale = _scale(xs_hi)
         digits = bits_to_dps(check_prec) if correction == 0 else int(math.floor(-float(mpmath.log10(correction / scale))))
         digits = max(0, min(digits, bits_to_dps(target)))
         multipliers_hi = _multipliers(check_ctx, monodromy_hi, map_, period, n)
     low_ctx = MP(prec=target)
     with low_ctx.scope():
-        _, _, monodromy_lo, _ = _newton_step(map_.bind(low_ctx, values), xs_mp, null_basis)
+        monodromy_lo = _monodromy(map_.bind(low_ctx, values), xs_mp)
         multipliers_lo = _multipliers(low_ctx, monodromy_lo, map_, period, n)
     with check_ctx.scope():
         multiplier_digits = _agreement_places(multipliers_hi, multipliers_lo, bits_to_dps(target))

@@ -361,7 +361,7 @@ def _parse(text, symbols, number_only):
     except ParseError:
         raise
     except (RecursionError, MemoryError):
-        raise ParseError(f"expression is too deeply nested or too large: "
+        raise ParseError(f"expression is too deeply nested or too long for Python's parser: "
                          f"{_one_line(source)}") from None
     except Exception as exc:                  # e.g. a TypeError deep in sympy
         raise ParseError(f"could not build {_one_line(source)}: "

@@ -133,13 +133,13 @@ def critical_learning_rate(map_, at=None, parameters=None, dps=50, time_limit=20
         what = "a raw map" if loss is None else f"rule {rule!r}"
         raise ThresholdError(f"a learning-rate threshold is defined for GD ('gd') and heavy-ball ('hb') maps of a loss, "
                              f"not for {what} (its minima are not fixed points of that map)")
-    values = map_.parameter_values(parameters)
+    values = _threshold_parameters(map_, loss, rule, parameters)
     loss_values = {p: values[p] for p in loss.parameter_names}
     model = getattr(map_, "model", None)
     symbolic_ok = at is None
     if at is None:
-        point = model.flattest_minimum() if model is not None and model.values == values else None
-        if model is not None and point is None and model.spec.flattest_minimum is not None:
+        point = None
+        if model is not None and model.spec.flattest_minimum is not None:
             point = model.spec.flattest_minimum(model.structure, {**model.values, **values})
         if point is None:
             raise ThresholdError(f"no known flattest minimum for {loss.name!r}: give the minimum with --at")
@@ -180,6 +180,21 @@ def critical_learning_rate(map_, at=None, parameters=None, dps=50, time_limit=20
     if note:
         result = dataclasses.replace(result, digits=min(result.digits, cap), message=result.message + note)
     return result
+
+
+def _threshold_parameters(map_, loss, rule, overrides):
+    """The parameter values a threshold depends on (the loss's, and beta for heavy ball; not lr)."""
+    overrides = dict(overrides or {})
+    unknown = sorted(set(overrides) - set(map_.parameter_names))
+    if unknown:
+        raise ParameterError(f"map {map_.name!r} has no parameter(s) {', '.join(unknown)}; "
+                             f"valid: {', '.join(map_.parameter_names)}")
+    values = {**map_.defaults, **overrides}
+    needed = list(loss.parameter_names) + (["beta"] if rule == "hb" else [])
+    missing = [p for p in needed if p not in values]
+    if missing:
+        raise ParameterError(f"no value for parameter(s) {', '.join(missing)}")
+    return {p: values[p] for p in needed}
 
 
 # -- exact paths -----------------------------------------------------------------------------
@@ -244,6 +259,8 @@ def _largest_eigenvalue(H, values):
             numeric = sympy.N(branch.xreplace(substitution), 40)
             if not numeric.is_real:
                 return None
+            if numeric < -sympy.Float(10) ** -30:
+                raise ThresholdError(f"the point is not a minimum: the Hessian has the negative eigenvalue {branch}")
             if best_value is None or numeric > best_value:
                 best, best_value = branch, numeric
     if best_value is None or best_value <= 0:
