@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 import mpmath
 import numpy as np
 import sympy
+from sympy.matrices.exceptions import MatrixError
 
 from .arith import MP, _exact_to_mpf
 from .errors import ParameterError, ThresholdError
@@ -280,7 +281,7 @@ def _symbolic_sharpness(loss, model, values, time_limit):
             pairs = {k: (s, values[k]) for k, s in symbols.items() if isinstance(s, sympy.Symbol)}
             best = _largest_eigenvalue(H, pairs)
             return None if best is None else sympy.simplify(best)
-    except (_TimeUp, sympy.matrices.common.MatrixError, NotImplementedError):
+    except (_TimeUp, MatrixError, NotImplementedError):
         return None
 
 
@@ -290,7 +291,7 @@ def _exact_sharpness(loss, point, values, time_limit):
         with _time_limit(time_limit):
             H = loss.hessian_sympy(at=at).applyfunc(sympy.nsimplify)
             return _largest_eigenvalue(H, {})
-    except (_TimeUp, sympy.matrices.common.MatrixError, NotImplementedError):
+    except (_TimeUp, MatrixError, NotImplementedError):
         return None
 
 
