@@ -45,6 +45,7 @@ import numpy as np
 from .arith import MP, Float64, bits_to_dps, dps_to_bits
 from .errors import ConvergenceError, EvaluationError, ParameterError
 from .linalg import eigvals, solve
+from .precision import measure, refine, revealed_bits
 
 __all__ = ["OrbitOptions", "OrbitResult", "find_orbit", "find_fixed_point"]
 
@@ -190,7 +191,7 @@ def _round_fixed(text, places):
 
 # -- the Newton step ------------------------------------------------------------------
 
-def _newton_step(bound, xs, null_basis):
+def _newton_step(bound, xs, null_basis, linear_solver=solve):
     """One multiple-shooting Newton step; returns (new points, correction max-norm, monodromy, residual norm)."""
     ctx, k, n = bound.ctx, len(xs), bound.n
     evaluations = [bound.value_and_jacobian(x) for x in xs]
@@ -207,9 +208,9 @@ def _newton_step(bound, xs, null_basis):
         zeros = np.zeros((m, m)) if ctx.kind == "float64" else np.full((m, m), ctx.number(0), dtype=object)
         system = np.block([[system, basis], [basis.T, zeros]])
         rhs = np.concatenate([c, zeros[:, 0]])
-        delta0 = solve(ctx, system, rhs)[:n]
+        delta0 = linear_solver(ctx, system, rhs)[:n]
     else:
-        delta0 = solve(ctx, system, c)
+        delta0 = linear_solver(ctx, system, c)
     deltas = [delta0]
     for i in range(k - 1):
         deltas.append(evaluations[i][1] @ deltas[-1] + residuals[i])
@@ -233,13 +234,6 @@ def _max_abs(ctx, vector):
 
 def _scale(xs):
     return max(1, max(abs(v) for x in xs for v in x))
-
-
-def _bits(correction, scale):
-    """Relative accuracy in bits that a correction of this size reveals."""
-    if correction == 0:
-        return math.inf
-    return -float(mpmath.log(mpmath.mpf(correction) / scale, 2))
 
 
 # -- the solver -------------------------------------------------------------------------
@@ -290,28 +284,30 @@ def find_orbit(map_, period, guess, parameters=None, options=None):
         return _failure(info, common, xs)
     null_basis = info["null_basis"]
 
-    # precision-doubling phase
+    # precision-doubling phase, then one step at a higher precision measures the digits
     target = dps_to_bits(options.dps + options.guard)
     seed_bits = max(8.0, min(info["bits"] - 4, 44.0))
-    try:
-        xs_mp, steps, final_prec = _refine(map_, values, xs, null_basis, seed_bits, target, options)
-    except (ConvergenceError, EvaluationError) as exc:
-        return _failure({"status": "not-converged", "message": f"precision refinement failed: {exc}", "iterations": info["iterations"]}, common, xs)
-    if xs_mp is None:
-        return _failure({"status": "not-converged", "message": f"Newton did not converge at {bits_to_dps(target)} digits "
-                         f"within {options.max_precision_steps} steps", "iterations": info["iterations"]}, common, xs)
 
-    # measure: one step at a higher precision
-    check_prec = target + max(32, target // 4)
+    def step(ctx, points):
+        bound = map_.bind(ctx, values)
+        current = [np.array([ctx.number(v) for v in x], dtype=object) for x in points]
+        new, correction, _, _ = _newton_step(bound, current, null_basis)
+        return new, correction, _scale(new)
+
+    try:
+        xs_mp, steps = refine(step, xs, seed_bits, target, options.max_precision_steps)
+        if xs_mp is None:
+            return _failure({"status": "not-converged", "message": f"Newton did not converge at {bits_to_dps(target)} "
+                             f"digits within {options.max_precision_steps} steps", "iterations": info["iterations"]},
+                            common, xs)
+        xs_hi, digits, check_prec = measure(step, xs_mp, target)
+    except (ConvergenceError, EvaluationError) as exc:
+        return _failure({"status": "not-converged", "message": f"precision refinement failed: {exc}",
+                         "iterations": info["iterations"]}, common, xs)
     check_ctx = MP(prec=check_prec)
     with check_ctx.scope():
-        check_bound = map_.bind(check_ctx, values)
-        xs_hi = [np.array([check_ctx.number(v) for v in x], dtype=object) for x in xs_mp]
-        xs_hi, correction, _, _ = _newton_step(check_bound, xs_hi, null_basis)
-        monodromy_hi = _monodromy(check_bound, xs_hi)  # at the refined points, not the ones the step started from
-        scale = _scale(xs_hi)
-        digits = bits_to_dps(check_prec) if correction == 0 else int(math.floor(-float(mpmath.log10(correction / scale))))
-        digits = max(0, min(digits, bits_to_dps(target)))
+        # multipliers at the refined points and at the target-precision ones: their agreement is measured
+        monodromy_hi = _monodromy(map_.bind(check_ctx, values), xs_hi)
         multipliers_hi = _multipliers(check_ctx, monodromy_hi, map_, period, n)
     low_ctx = MP(prec=target)
     with low_ctx.scope():
@@ -319,10 +315,10 @@ def find_orbit(map_, period, guess, parameters=None, options=None):
         multipliers_lo = _multipliers(low_ctx, monodromy_lo, map_, period, n)
     with check_ctx.scope():
         multiplier_digits = _agreement_places(multipliers_hi, multipliers_lo, bits_to_dps(target))
-        error = correction
+        error = max(_max_abs(check_ctx, a - b) for a, b in zip(xs_hi, xs_mp))
         points = tuple(tuple(+v for v in x) for x in xs_hi)
     return _classify(common, points, digits, error, multipliers_hi, multiplier_digits, null_basis,
-                     info["iterations"] + steps + 1, (final_prec, check_prec))
+                     info["iterations"] + steps + 1, (target, check_prec))
 
 
 def find_fixed_point(map_, guess, parameters=None, options=None):
@@ -351,43 +347,51 @@ def _initial_points(map_, period, guess, values):
 
 
 def _float_newton(bound, xs, options):
-    """Damped multiple-shooting Newton in float64; detects a manifold of solutions."""
+    """Damped multiple-shooting Newton in float64; detects a manifold of solutions.
+
+    Steps are minimum-norm (truncated SVD) so that near a manifold of
+    solutions, where ``I - M`` is nearly but not exactly singular, Newton
+    moves onto the manifold instead of sliding along it.  It stops when the
+    corrections reach rounding level or stagnate there (ill-conditioned
+    orbits never get below it).
+    """
     null_basis = None
-    correction = math.inf
+    correction, previous = math.inf, math.inf
     try:
         for iteration in range(1, options.max_float_iterations + 1):
-            new, correction, monodromy, residual = _float_step(bound, xs, null_basis)
-            scale = _scale(new)
-            if correction <= 4e-16 * scale or (iteration > 3 and correction <= 1e-13 * scale):
-                xs = new
+            xs, correction, _, _ = _float_step(bound, xs)
+            scale = _scale(xs)
+            stagnated = correction <= 1e-9 * scale and correction > previous / 4
+            if correction <= 4e-16 * scale or stagnated:
                 break
-            xs = new
+            previous = correction
         else:
             if not correction <= 1e-8 * _scale(xs):
                 return xs, {"status": "not-converged", "iterations": options.max_float_iterations,
                             "message": f"float64 Newton did not converge in {options.max_float_iterations} iterations "
                                        f"(last correction {correction:.3g})"}
         # the manifold test at the converged point
-        _, _, monodromy, _ = _float_step(bound, xs, None, evaluate_only=True)
+        monodromy = _newton_step(bound, xs, None, linear_solver=_truncated_solve)[2]
         null_basis = _null_space(np.eye(bound.n) - monodromy, options.manifold_tolerance)
-        if null_basis is not None:  # polish on the bordered system
-            for _ in range(3):
-                xs, correction, _, _ = _float_step(bound, xs, null_basis)
     except EvaluationError as exc:
         return xs, {"status": "diverged", "iterations": 0, "message": f"Newton left the domain of the map: {exc}"}
     return xs, {"status": "converged", "iterations": iteration, "null_basis": null_basis,
-                "bits": _bits(correction, _scale(xs)) if correction > 0 else 52.0}
+                "bits": revealed_bits(correction, _scale(xs)) if correction > 0 else 52.0}
 
 
-def _float_step(bound, xs, null_basis, evaluate_only=False):
-    """A Newton step with backtracking on the residual; least squares when singular."""
+#: Relative singular-value cut of the float64 phase's minimum-norm steps.
+_FLOAT_RCOND = 1e-7
+
+
+def _truncated_solve(ctx, A, b):
+    """Minimum-norm solution with singular values below ``_FLOAT_RCOND * max`` dropped."""
+    return np.linalg.lstsq(A, b, rcond=_FLOAT_RCOND)[0]
+
+
+def _float_step(bound, xs):
+    """A minimum-norm Newton step with backtracking on the residual."""
     ctx = bound.ctx
-    try:
-        new, correction, monodromy, residual = _newton_step(bound, xs, null_basis)
-    except ConvergenceError:  # singular I - M before the manifold is known: minimum-norm step
-        new, correction, monodromy, residual = _least_squares_step(bound, xs)
-    if evaluate_only:
-        return xs, correction, monodromy, residual
+    new, correction, monodromy, residual = _newton_step(bound, xs, None, linear_solver=_truncated_solve)
     for _ in range(12):
         try:
             trial = [bound.value(x) for x in new]
@@ -401,21 +405,6 @@ def _float_step(bound, xs, null_basis, evaluate_only=False):
     return new, correction, monodromy, residual
 
 
-def _least_squares_step(bound, xs):
-    k, n = len(xs), bound.n
-    evaluations = [bound.value_and_jacobian(x) for x in xs]
-    residuals = [evaluations[i][0] - xs[(i + 1) % k] for i in range(k)]
-    monodromy, c = np.eye(n), np.zeros(n)
-    for (_, A), r in zip(evaluations, residuals):
-        c, monodromy = A @ c + r, A @ monodromy
-    delta0 = np.linalg.lstsq(np.eye(n) - monodromy, c, rcond=1e-10)[0]
-    deltas = [delta0]
-    for i in range(k - 1):
-        deltas.append(evaluations[i][1] @ deltas[-1] + residuals[i])
-    new = [x + d for x, d in zip(xs, deltas)]
-    return new, max(np.max(np.abs(d)) for d in deltas), monodromy, max(np.max(np.abs(r)) for r in residuals)
-
-
 def _null_space(matrix, tolerance):
     """Orthonormal basis (n x m float array) of the numerical null space, or None."""
     u, s, vt = np.linalg.svd(matrix)
@@ -424,26 +413,6 @@ def _null_space(matrix, tolerance):
     if rank == len(s):
         return None
     return vt[rank:].T.copy()
-
-
-def _refine(map_, values, xs, null_basis, seed_bits, target, options):
-    """Newton with doubling precision from a float64 solution up to ``target`` bits."""
-    accuracy = seed_bits
-    xs_mp = None
-    for step in range(1, options.max_precision_steps + 1):
-        prec = int(min(target, max(64, 2 * accuracy)))
-        ctx = MP(prec=prec)
-        with ctx.scope():
-            bound = map_.bind(ctx, values)
-            current = [np.array([ctx.number(v) for v in x], dtype=object) for x in (xs_mp or xs)]
-            new, correction, _, _ = _newton_step(bound, current, null_basis)
-            revealed = _bits(correction, _scale(new))
-        xs_mp = new
-        if prec == target and revealed >= target / 2 + 8:
-            return xs_mp, step, prec
-        # a quadratic step doubles the accuracy it started from, less a margin for conditioning
-        accuracy = max(accuracy, min(2 * revealed - 16, prec - 8)) if revealed > accuracy / 2 else accuracy
-    return None, options.max_precision_steps, target
 
 
 def _multipliers(ctx, monodromy, map_, period, n):
@@ -515,6 +484,7 @@ def _failure(info, common, xs):
     points = tuple(tuple(mpmath.mpf(float(v)) for v in x) for x in xs)
     return OrbitResult(
         success=False, status=info["status"], message=info["message"], map=common["map_"],
-        parameters=common["parameters"], period=common["period"], minimal_period=common["period"], points=points,
-        digits=0, iterations=info.get("iterations", 0), options=common["options"],
+        parameters=common["parameters"], period=common["period"], minimal_period=None, points=points,
+        digits=0, iterations=info.get("iterations", 0), options=common["options"], isolated=None,
+        manifold_dimension=None, unstable_count=None,
     )
