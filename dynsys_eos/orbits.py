@@ -370,6 +370,13 @@ def _float_newton(bound, xs, options):
                 return xs, {"status": "not-converged", "iterations": options.max_float_iterations,
                             "message": f"float64 Newton did not converge in {options.max_float_iterations} iterations "
                                        f"(last correction {correction:.3g})"}
+        # a zero correction from a singular system is not convergence: check the residual itself
+        images = [bound.value(x) for x in xs]
+        residual = max(_max_abs(bound.ctx, images[i] - xs[(i + 1) % len(xs)]) for i in range(len(xs)))
+        if not residual <= 1e-9 * _scale(xs):
+            return xs, {"status": "not-converged", "iterations": iteration,
+                        "message": f"Newton stalled at a point that is not a period-{len(xs)} orbit "
+                                   f"(residual {residual:.3g}); no orbit near the guess?"}
         # the manifold test at the converged point
         monodromy = _newton_step(bound, xs, None, linear_solver=_truncated_solve)[2]
         null_basis = _null_space(np.eye(bound.n) - monodromy, options.manifold_tolerance)

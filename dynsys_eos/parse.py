@@ -17,6 +17,7 @@ would have been cheap; they never truncate or guess.  Every failure is a
 """
 
 import ast
+import itertools
 import keyword
 import re
 import unicodedata
@@ -27,24 +28,15 @@ import sympy
 
 from dynsys_eos.errors import ParseError
 
-__all__ = [
-    "ALLOWED_FUNCTIONS",
-    "CONSTANTS",
-    "parse_expression",
-    "parse_number",
-    "parse_names",
-    "parse_assignments",
-    "parse_map",
-    "parse_vector",
-]
+__all__ = ["ALLOWED_FUNCTIONS", "CONSTANTS", "parse_assignments", "parse_expression",
+           "parse_map", "parse_names", "parse_number", "parse_vector"]
 
-ALLOWED_FUNCTIONS = MappingProxyType({
-    "exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt,
-    "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan,
-    "sinh": sympy.sinh, "cosh": sympy.cosh, "tanh": sympy.tanh,
-    "atan": sympy.atan, "asin": sympy.asin, "acos": sympy.acos,
-    "abs": sympy.Abs,
-})
+#: Callable names -> sympy functions; each takes exactly one argument.
+ALLOWED_FUNCTIONS = MappingProxyType(
+    {name: getattr(sympy, name) for name in ("exp", "log", "sqrt", "sin", "cos", "tan",
+                                             "sinh", "cosh", "tanh", "atan", "asin", "acos")}
+    | {"abs": sympy.Abs})
+#: Constant names -> sympy constants.
 CONSTANTS = MappingProxyType({"pi": sympy.pi, "E": sympy.E})
 
 MAX_TEXT_LENGTH = 20000
@@ -61,25 +53,24 @@ _BINOP_SYMBOLS = {
     ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.LShift: "<<",
     ast.RShift: ">>", ast.BitOr: "|", ast.BitAnd: "&",
 }
-_NODE_NAMES = {
-    ast.Attribute: "attribute access", ast.Subscript: "subscript",
-    ast.Lambda: "lambda", ast.List: "list", ast.Tuple: "tuple",
-    ast.Dict: "dict", ast.Set: "set", ast.ListComp: "comprehension",
-    ast.SetComp: "comprehension", ast.DictComp: "comprehension",
-    ast.GeneratorExp: "generator expression",
+_NODE_NAMES = {  # what to call a rejected construct in a message
+    ast.Attribute: "attribute access", ast.Subscript: "subscript", ast.Lambda: "lambda",
+    ast.List: "list", ast.Tuple: "tuple", ast.Dict: "dict", ast.Set: "set",
+    ast.ListComp: "comprehension", ast.SetComp: "comprehension",
+    ast.DictComp: "comprehension", ast.GeneratorExp: "generator expression",
     ast.IfExp: "conditional expression", ast.Compare: "comparison",
     ast.BoolOp: "boolean operator", ast.NamedExpr: "assignment expression",
-    ast.JoinedStr: "f-string", ast.Starred: "starred expression",
-    ast.Await: "await", ast.Yield: "yield", ast.YieldFrom: "yield",
-    ast.Slice: "slice",
+    ast.JoinedStr: "f-string", ast.Starred: "starred expression", ast.Await: "await",
 }
+_LITERAL_NAMES = {str: "string literal", bytes: "bytes literal", bool: "boolean literal",
+                  complex: "complex literal"}
 
 
 def _one_line(text, limit=60):
     """Collapse whitespace and shorten `text` so that messages stay on one line."""
     try:
         text = str(text)
-    except Exception:                 # e.g. sympy's str of a huge number
+    except Exception:  # noqa: BLE001 (sympy's str of a huge number raises ValueError)
         text = f"<{type(text).__name__}>"
     text = " ".join(text.split())
     # Escape control characters and lone surrogates so the message can be printed.
@@ -139,10 +130,10 @@ def _check_exp(argument, where):
 
 def _check_complex(argument, where):
     """abs/log of a complex number compute a square root of |z|**2."""
-    if argument.is_number and argument.is_extended_real is not True:
-        if 2 * (_max_bits(argument) + _root_bits(argument)) > MAX_ROOT_BITS:
-            raise ParseError(f"complex number in {where()} is too large (limit "
-                             f"{MAX_ROOT_BITS // 2} bits)")
+    if (argument.is_number and argument.is_extended_real is not True
+            and 2 * (_max_bits(argument) + _root_bits(argument)) > MAX_ROOT_BITS):
+        raise ParseError(f"complex number in {where()} is too large (limit "
+                         f"{MAX_ROOT_BITS // 2} bits)")
 
 
 def _float_value(segment):
@@ -186,9 +177,6 @@ class _Builder:
             raise ParseError(f"{what} is not allowed: {self.snippet(node)}{hint}")
         return handler(node, depth)
 
-    def _Expression(self, node, depth):
-        return self.build(node.body, depth)
-
     def _Constant(self, node, depth):
         value = node.value
         if type(value) is int:           # bool is a subclass of int: excluded
@@ -198,8 +186,7 @@ class _Builder:
             return sympy.Integer(value)
         if type(value) is float:
             return _float_value(ast.get_source_segment(self.source, node))
-        kind = {str: "string literal", bytes: "bytes literal", bool: "boolean literal",
-                complex: "complex literal"}.get(type(value), "literal")
+        kind = _LITERAL_NAMES.get(type(value), "literal")
         raise ParseError(f"{kind} is not allowed: {self.snippet(node)}")
 
     def _Name(self, node, depth):
@@ -212,7 +199,7 @@ class _Builder:
             raise ParseError(f"function '{name}' must be called, as in {name}(x)")
         if self.number_only:
             raise ParseError(f"a number was expected but the name '{name}' appeared")
-        declared = ", ".join(sorted(self.symbols)) or "none"
+        declared = ", ".join(self.symbols) or "none"
         raise ParseError(f"undeclared name '{name}' (declared: {declared})")
 
     def _UnaryOp(self, node, depth):
@@ -242,8 +229,7 @@ class _Builder:
         while isinstance(node, ast.BinOp) and isinstance(node.op, group):
             rights.append(node)
             node = node.left
-        first = self.build(node, depth + 1)
-        operands = [first]
+        operands = [self.build(node, depth + 1)]
         for parent in reversed(rights):
             operand = self.build(parent.right, depth + 1)
             if isinstance(parent.op, ast.Sub):
@@ -260,11 +246,7 @@ class _Builder:
         if base == sympy.E or isinstance(base, sympy.exp):
             inner = base.args[0] if isinstance(base, sympy.exp) else sympy.S.One
             _check_exp(inner * exponent, where)
-        result = sympy.Pow(base, exponent)
-        if result.is_Pow and result.exp.is_Rational and abs(result.exp) > MAX_EXPONENT:
-            raise ParseError(f"exponent of {where()} exceeds {MAX_EXPONENT} "
-                             f"in absolute value")
-        return result
+        return sympy.Pow(base, exponent)   # (x**100)**1000: caught in _parse
 
     @staticmethod
     def _product(factors, where):
@@ -289,9 +271,8 @@ class _Builder:
             raise ParseError(f"call of {what} '{name}' is not allowed "
                              f"(allowed functions: {', '.join(ALLOWED_FUNCTIONS)})")
         if node.keywords:
-            bad = node.keywords[0].arg
-            bad = f"'{bad}='" if bad else "'**'"
-            raise ParseError(f"function '{name}' takes no keyword arguments (got {bad})")
+            bad = f"{node.keywords[0].arg}=" if node.keywords[0].arg else "**"
+            raise ParseError(f"function '{name}' takes no keyword arguments (got '{bad}')")
         if any(isinstance(arg, ast.Starred) for arg in node.args):
             raise ParseError(f"starred argument is not allowed in {self.snippet(node)}")
         if len(node.args) != 1:
@@ -321,14 +302,8 @@ def _check_text(text, what="expression"):
 
 
 def _bracket_depth(text):
-    depth = deepest = 0
-    for char in text:
-        if char in "([{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in ")]}":
-            depth -= 1
-    return deepest
+    steps = ((char in "([{") - (char in ")]}") for char in text)
+    return max(itertools.accumulate(steps), default=0)
 
 
 def _parse(text, symbols, number_only):
@@ -349,7 +324,7 @@ def _parse(text, symbols, number_only):
             column = f" at column {exc.offset}" if exc.offset else ""
             raise ParseError(f"invalid syntax{column}: {_one_line(exc.msg, 100)} "
                              f"in {_one_line(source)}") from None
-        result = _Builder(source, symbols, number_only).build(tree, 0)
+        result = _Builder(source, symbols, number_only).build(tree.body, 0)
         if result.has(*_NOT_FINITE):
             raise ParseError(f"expression is not finite (division by zero?): "
                              f"{_one_line(source)}")
@@ -408,6 +383,21 @@ def parse_expression(text, symbols):
 def parse_number(text):
     """Parse a constant expression into an exact real sympy number.
 
+    Parameters
+    ----------
+    text : str
+        Numbers, ``pi``, ``E``, operators and functions; no names.
+
+    Returns
+    -------
+    sympy.Expr
+        An exact real number such as ``Rational(1, 3)`` or ``sqrt(2)/2``.
+
+    Raises
+    ------
+    ParseError
+        If the text is malformed, contains a name, or is not real.
+
     Examples
     --------
     >>> parse_number("1/3"), parse_number("-1.5e2"), parse_number("sqrt(2)/2")
@@ -426,6 +416,17 @@ def _split(text, separator, what):
     return parts
 
 
+def _parse_parts(text, separator, what, label, parse):
+    """Parse each part of `text`; errors say which part failed."""
+    result = []
+    for index, part in enumerate(_split(text, separator, what), 1):
+        try:
+            result.append(parse(part))
+        except ParseError as exc:
+            raise ParseError(f"{label} {index}: {exc}") from None
+    return tuple(result)
+
+
 def _check_name(name):
     if not name.isidentifier() or keyword.iskeyword(name):
         raise ParseError(f"'{_one_line(name)}' is not a valid name")
@@ -439,6 +440,22 @@ def _check_name(name):
 
 def parse_names(text):
     """Parse comma-separated identifiers into a tuple of distinct names.
+
+    Parameters
+    ----------
+    text : str
+        Such as ``"x, y"``.  Each name must be an identifier in NFKC normal
+        form, not a Python keyword, function or constant name.
+
+    Returns
+    -------
+    tuple of str
+        At least one name, in the given order.
+
+    Raises
+    ------
+    ParseError
+        For an invalid, reserved, duplicate or empty name.
 
     Examples
     --------
@@ -455,8 +472,22 @@ def parse_names(text):
 def parse_assignments(text):
     """Parse ``"a=1, b=2/3"`` into a dict of exact real numbers.
 
-    Values are parsed with :func:`parse_number`; they cannot contain commas
-    (none of the allowed functions needs one).
+    Parameters
+    ----------
+    text : str
+        Comma-separated ``name=value`` parts.  Names are checked as in
+        :func:`parse_names`, values parsed with :func:`parse_number`.  Values
+        cannot contain commas (none of the allowed functions needs one).
+
+    Returns
+    -------
+    dict
+        Name -> exact sympy number, in the given order.
+
+    Raises
+    ------
+    ParseError
+        For a missing ``=``, an empty part, a bad or duplicate name, or a bad value.
 
     Examples
     --------
@@ -481,6 +512,22 @@ def parse_assignments(text):
 def parse_map(text, symbols):
     """Parse ``"EXPR1; EXPR2"`` into a tuple of expressions.
 
+    Parameters
+    ----------
+    text : str
+        Expressions separated by ``;``, each as in :func:`parse_expression`.
+    symbols : Mapping[str, sympy.Symbol]
+        The declared names.
+
+    Returns
+    -------
+    tuple of sympy.Expr
+
+    Raises
+    ------
+    ParseError
+        For an empty or invalid component (the message gives its number).
+
     Examples
     --------
     >>> import sympy
@@ -488,27 +535,30 @@ def parse_map(text, symbols):
     >>> parse_map("y; -x + y/2", {"x": x, "y": y})
     (y, -x + y/2)
     """
-    result = []
-    for index, part in enumerate(_split(text, ";", "map"), 1):
-        try:
-            result.append(parse_expression(part, symbols))
-        except ParseError as exc:
-            raise ParseError(f"component {index}: {exc}") from None
-    return tuple(result)
+    return _parse_parts(text, ";", "map", "component",
+                        lambda part: parse_expression(part, symbols))
 
 
 def parse_vector(text):
     """Parse ``"0.5, 1/3, -2"`` into a tuple of exact real numbers.
+
+    Parameters
+    ----------
+    text : str
+        Comma-separated entries, each as in :func:`parse_number`.
+
+    Returns
+    -------
+    tuple of sympy.Expr
+
+    Raises
+    ------
+    ParseError
+        For an empty or invalid entry (the message gives its number).
 
     Examples
     --------
     >>> parse_vector("0.5, 1/3, -2")
     (1/2, 1/3, -2)
     """
-    result = []
-    for index, part in enumerate(_split(text, ",", "vector"), 1):
-        try:
-            result.append(parse_number(part))
-        except ParseError as exc:
-            raise ParseError(f"entry {index}: {exc}") from None
-    return tuple(result)
+    return _parse_parts(text, ",", "vector", "entry", parse_number)
