@@ -110,14 +110,14 @@ def _check_power(base, exponent, where):
         raise ParseError(f"exponent {_number_text(exponent)} in {where()} exceeds "
                          f"{MAX_EXPONENT} in absolute value")
     size = _max_bits(base) + _root_bits(base)
-    # sympy computes b**(p/q) via powers of b's factors up to b**(q-1).
-    estimate = int(max(abs(exponent), exponent.q) * size)
+    estimate = int(abs(exponent) * size)
     if estimate > MAX_BITS:
         raise ParseError(f"power {where()} would create a number of about "
                          f"{estimate} bits (limit {MAX_BITS})")
-    if not exponent.is_Integer and size > MAX_ROOT_BITS:
-        raise ParseError(f"root of a number of about {size} bits in {where()} "
-                         f"(limit {MAX_ROOT_BITS} bits)")
+    # For b**(p/q) sympy builds radicands up to b**(q-1) and factors them.
+    if not exponent.is_Integer and (exponent.q - 1) * size > MAX_ROOT_BITS:
+        raise ParseError(f"root {where()} would need factoring a number of about "
+                         f"{(exponent.q - 1) * size} bits (limit {MAX_ROOT_BITS})")
 
 
 def _check_exp(argument, where):
