@@ -99,7 +99,6 @@ def _step(ctx, data, z, aux):
     X, p = z[:kn].reshape(k, n), z[kn]
     G, J, jacobians, values = _orbit_system(ctx, data, X, p)
     M = _monodromy(ctx, jacobians, n)
-    rows, extra_cols = [], []
     if data.kind == "ns":
         u, v, theta = z[kn + 1:kn + 1 + n], z[kn + 1 + n:kn + 1 + 2 * n], z[kn + 1 + 2 * n]
         c, s = _cos(ctx, theta), _sin(ctx, theta)
