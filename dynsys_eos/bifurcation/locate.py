@@ -26,11 +26,12 @@ digits are measured by one more step at a higher precision.
 import mpmath
 import numpy as np
 
-from ..arith import Float64, bits_to_dps, dps_to_bits
+from ..arith import MP, Float64, bits_to_dps, dps_to_bits
 from ..errors import ConvergenceError, EvaluationError, ParameterError
 from ..linalg import solve
 from ..precision import measure, refine, revealed_bits
 from .derivatives import monodromy_action_derivative
+from .normalform import flip_coefficient, fold_coefficient
 from .point import BifurcationPoint
 
 __all__ = ["locate", "locate_all"]
@@ -250,6 +251,17 @@ def locate(branch, detection, dps=50, max_float_iterations=40, max_precision_ste
     except (ConvergenceError, EvaluationError, np.linalg.LinAlgError, ValueError) as exc:
         return BifurcationPoint(status="not-located", digits=0, message=str(exc), **common)
     kn = data.k * data.n
+    coefficient, coefficient_digits, eigenvector = None, 0, ()
+    if detection.kind in ("flip", "fold"):
+        try:
+            high, q = _coefficient(data, final, check)
+            low, _ = _coefficient(data, refined, target)
+            with mpmath.workprec(check):
+                difference = abs(high - low) / max(1, abs(high))
+                coefficient_digits = digits if difference == 0 else max(0, min(digits, int(-mpmath.log10(difference))))
+            coefficient, eigenvector = high, tuple(q)
+        except (ConvergenceError, EvaluationError) as exc:
+            message_extra = f"; normal-form coefficient not computed ({exc})"
     with mpmath.workprec(check):
         value = +final[kn]
         orbit = tuple(tuple(+c for c in final[i * data.n:(i + 1) * data.n]) for i in range(data.k))
@@ -257,10 +269,27 @@ def locate(branch, detection, dps=50, max_float_iterations=40, max_precision_ste
     # at a fold the parameter turns back, so its value lies beyond both bracketing points: no check
     inside = detection.kind == "fold" or detection.bracket[0] - 1e-6 <= float(value) <= detection.bracket[1] + 1e-6
     message = f"{detection.kind} located to {digits} digits"
+    if coefficient is None and detection.kind in ("flip", "fold"):
+        message += message_extra
     if not inside:
         message += f"; note: outside the detection bracket [{detection.bracket[0]:.6g}, {detection.bracket[1]:.6g}]"
     return BifurcationPoint(status="located", digits=digits, value=value, orbit=orbit, angle=angle,
+                            coefficient=coefficient, coefficient_digits=coefficient_digits, eigenvector=eigenvector,
                             precision_bits=check, message=message, **common)
+
+
+def _coefficient(data, z, prec):
+    """Normal-form coefficient and critical eigenvector at the point z, computed at ``prec`` bits."""
+    ctx = MP(prec=prec)
+    with ctx.scope():
+        z = _convert(ctx, z)
+        kn = data.k * data.n
+        X, p = z[:kn].reshape(data.k, data.n), z[kn]
+        _, _, jacobians, values = _orbit_system(ctx, data, X, p)
+        M = _monodromy(ctx, jacobians, data.n)
+        if data.kind == "flip":
+            return flip_coefficient(ctx, data.map, values, X, jacobians, M, data.branch.manifold_dimension)
+        return fold_coefficient(ctx, data.map, values, X, jacobians, M)
 
 
 def locate_all(branch, dps=50):
