@@ -45,6 +45,8 @@ MAX_LITERAL_DIGITS = 1000
 MAX_EXPONENT = 10000
 MAX_BITS = 100000        # largest number a power or product may create
 MAX_ROOT_BITS = 2048     # sympy factors radicands; keep them small
+MAX_MAGNITUDE = 2 ** 17  # bound on |log2 |v|| of any numeric value v
+MAX_EXP_ARGUMENT = 17    # exp-like functions of numbers above 2**17: refused
 
 _INT_LIMIT = 10 ** MAX_LITERAL_DIGITS
 _FLOAT_RE = re.compile(r"([0-9_]*)(?:\.([0-9_]*))?(?:[eE]([+-]?[0-9_]+))?")
@@ -62,6 +64,7 @@ _NODE_NAMES = {  # what to call a rejected construct in a message
     ast.BoolOp: "boolean operator", ast.NamedExpr: "assignment expression",
     ast.JoinedStr: "f-string", ast.Starred: "starred expression", ast.Await: "await",
 }
+_EXP_LIKE = (sympy.exp, sympy.sinh, sympy.cosh, sympy.tanh)
 _LITERAL_NAMES = {str: "string literal", bytes: "bytes literal", bool: "boolean literal",
                   complex: "complex literal"}
 
@@ -162,6 +165,35 @@ class _Builder:
         self.source = source
         self.symbols = symbols
         self.number_only = number_only
+        self.magnitudes = {}
+
+    def magnitude(self, expr):
+        """Heuristic bound on |log2 |value|| of a numeric `expr`; None if symbolic.
+
+        sympy evaluates numbers in floating point to compare them, and mpmath
+        then needs about this many bits; exp(exp(exp(100))) would never finish.
+        Sums may cancel, so a sum's bound adds its terms' bounds.
+        """
+        if expr in self.magnitudes:
+            return self.magnitudes[expr]
+        if expr.is_Rational:
+            bound = max(abs(expr.p).bit_length(), expr.q.bit_length())
+        elif expr.is_Atom:
+            bound = 2 if expr.is_number else None
+        else:
+            parts = [self.magnitude(arg) for arg in expr.args]
+            if None in parts:
+                bound = None
+            elif expr.is_Pow and expr.exp.is_Rational:
+                bound = float(abs(expr.exp)) * parts[0] + 1
+            elif expr.is_Pow:          # |log2 b**e| = |e| * |log2 b|
+                bound = 2.0 ** min(parts[1], 1000) * parts[0] + 1
+            elif isinstance(expr, _EXP_LIKE):
+                bound = 2.0 ** min(parts[0], 1000) * 1.5 + 1
+            else:
+                bound = sum(parts) + len(parts) + 1
+        self.magnitudes[expr] = bound
+        return bound
 
     def snippet(self, node):
         segment = ast.get_source_segment(self.source, node)
@@ -175,7 +207,19 @@ class _Builder:
             what = _NODE_NAMES.get(type(node), type(node).__name__)
             hint = " (separate components with ';')" if isinstance(node, ast.Tuple) else ""
             raise ParseError(f"{what} is not allowed: {self.snippet(node)}{hint}")
-        return handler(node, depth)
+        value = handler(node, depth)
+        bound = self.magnitude(value)
+        if bound is not None and bound > MAX_MAGNITUDE:
+            raise ParseError(f"number {self.snippet(node)} may be too large or too small "
+                             f"to evaluate (about 2**{int(bound)}; limit 2**{MAX_MAGNITUDE})")
+        return value
+
+    def _check_exp_argument(self, argument, where):
+        """exp-like functions of huge numbers: sympy would try to evaluate them."""
+        bound = self.magnitude(argument)
+        if bound is not None and bound > MAX_EXP_ARGUMENT:
+            raise ParseError(f"argument of {where()} may be too large (about 2**{int(bound)}; "
+                             f"limit 2**{MAX_EXP_ARGUMENT} for exp, sinh, cosh, tanh)")
 
     def _Constant(self, node, depth):
         value = node.value
@@ -246,6 +290,8 @@ class _Builder:
         if base == sympy.E or isinstance(base, sympy.exp):
             inner = base.args[0] if isinstance(base, sympy.exp) else sympy.S.One
             _check_exp(inner * exponent, where)
+        if not exponent.is_Rational:      # b**e behaves like exp(e*log(b))
+            self._check_exp_argument(exponent, where)
         return sympy.Pow(base, exponent)   # (x**100)**1000: caught in _parse
 
     @staticmethod
@@ -282,8 +328,9 @@ class _Builder:
 
         def where():
             return self.snippet(node)
-        if name == "exp":
+        if name in ("exp", "sinh", "cosh", "tanh"):
             _check_exp(argument, where)
+            self._check_exp_argument(argument, where)
         elif name == "sqrt":
             _check_power(argument, sympy.S.Half, where)
         elif name in ("abs", "log"):

@@ -2,5 +2,6 @@
 
 from .locate import locate, locate_all
 from .point import BifurcationPoint
+from .switch import switch
 
-__all__ = ["BifurcationPoint", "locate", "locate_all"]
+__all__ = ["BifurcationPoint", "locate", "locate_all", "switch"]

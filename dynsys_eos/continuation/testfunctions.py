@@ -4,8 +4,10 @@ Detection counts, at each point, the real multipliers below -1 (flip), the
 real multipliers above +1 (fold or branch point) and the complex pairs
 outside the unit circle (Neimark-Sacker).  A change of a count between two
 consecutive points brackets a bifurcation.  A +1 crossing where the
-parameter turns back (the tangent's parameter component changes sign) is a
-fold; one where it does not is a branch point (transcritical or pitchfork).
+parameter turns back is a fold; one where it does not is a branch point (transcritical or pitchfork).
+The turn is read from the parameter values of the neighbouring points (the
+tangent's orientation is not reliable next to a branch point, where the
+null space is two-dimensional).
 
 Examples
 --------
@@ -45,6 +47,13 @@ def counts(multipliers):
     return {"flip": int(flip), "fold": int(fold), "ns": int(ns)}
 
 
+def _turns(points, i):
+    """Whether the parameter turns back around the segment (i, i + 1): a fold, not a branch point."""
+    steps = [points[j + 1].parameter - points[j].parameter for j in range(max(i - 1, 0), min(i + 2, len(points) - 1))]
+    signs = [np.sign(d) for d in steps if d != 0]
+    return any(a != b for a, b in zip(signs, signs[1:]))
+
+
 def detect_between(points, i):
     """Detections between points ``i`` and ``i + 1`` of a branch."""
     a, b = points[i], points[i + 1]
@@ -54,8 +63,7 @@ def detect_between(points, i):
     if ca["flip"] != cb["flip"]:
         found.append(Detection("flip", i, bracket))
     if ca["fold"] != cb["fold"]:
-        turned = np.sign(a.tangent_parameter) != np.sign(b.tangent_parameter)
-        found.append(Detection("fold" if turned else "branch", i, bracket))
+        found.append(Detection("fold" if _turns(points, i) else "branch", i, bracket))
     if ca["ns"] != cb["ns"]:
         found.append(Detection("ns", i, bracket))
     return found
