@@ -1,6 +1,6 @@
 """The ``dynsys-eos`` command.
 
-Subcommands: ``analyze`` (the main job), ``models``, ``orbit``, ``threshold``.
+Subcommands: ``analyze`` (the main job), ``models``, ``orbit``, ``threshold``, ``continue``.
 Every subcommand takes ``--json``; numbers in JSON are decimal strings
 carrying exactly the digits achieved.  A user's mistake ends with one line
 ``dynsys-eos: error: ...`` on stderr and exit status 2; a numerical method
@@ -313,6 +313,72 @@ def cmd_analyze(args):
     return "\n".join(lines), report.orbit is None or report.orbit.success
 
 
+def point_json(point):
+    """A located (or detected) bifurcation point for JSON."""
+    digits = max(point.digits, 1)
+    located = point.status == "located"
+    return {
+        "kind": point.kind, "status": point.status, "period": point.period,
+        "value": decimal(point.value, digits) if located else None,
+        "state": [[decimal(v, digits) for v in x] for x in point.orbit] if located else None,
+        "digits": point.digits, "bracket": [repr(point.bracket[0]), repr(point.bracket[1])],
+        "coefficient": decimal(point.coefficient, point.coefficient_digits) if point.coefficient_digits else None,
+        "coefficient_digits": point.coefficient_digits, "criticality": point.criticality,
+        "angle": decimal(point.angle, digits) if point.angle is not None else None, "message": point.message,
+    }
+
+
+def cmd_continue(args):
+    from .bifurcation import locate_all
+    from .continuation import ContinuationOptions, ContinuationProblem, continue_branch
+    from .models import exact_value
+
+    map_ = resolve_map(args)
+    if args.period < 1:
+        raise ParameterError(f"--period must be at least 1, got {args.period}")
+    start, stop = exact_value(args.start, "--from"), exact_value(args.stop, "--to")
+    if start == stop:
+        raise ParameterError(f"--from and --to must differ (both {args.start})")
+    low, high = sorted([float(start), float(stop)])
+    direction = "forward" if stop > start else "backward"
+    options = ContinuationOptions(ds=min(args.ds, (high - low) / 4), ds_max=max(args.ds, (high - low) / 20),
+                                  ds_min=min(1e-7, args.ds), p_min=low, p_max=high, direction=direction,
+                                  max_steps=args.max_steps)
+    problem = ContinuationProblem.from_guess(map_, args.period, args.vary, _guess(args, map_), {args.vary: start})
+    branch = continue_branch(problem, options=options)
+    points = locate_all(branch, args.dps)
+    if args.plot:
+        from .plot import bifurcation_diagram
+
+        bifurcation_diagram([branch], points, path=args.plot)
+    ok = all(p.status == "located" or p.kind == "branch" for p in points)
+    if args.json:
+        summary = branch.summary()
+        return {"branch": summary, "points": [point_json(p) for p in points]}, ok
+    lines = [f"{map_.name}: period-{args.period} branch in {args.vary} from {_exact_text(start)} to {_exact_text(stop)}",
+             f"  {len(branch.points)} points, {args.vary} in [{branch.parameter_values.min():.6g}, "
+             f"{branch.parameter_values.max():.6g}], stopped: {branch.status[direction]}"]
+    if branch.manifold_dimension:
+        lines.append(f"  the orbits lie on {branch.manifold_dimension}-dimensional manifolds (continued across them)")
+    if not points:
+        lines.append("  no bifurcation detected")
+    for p in points:
+        if p.status != "located":
+            lines.append(f"  {p.kind:6s} detected in [{p.bracket[0]:.8g}, {p.bracket[1]:.8g}]: {p.message}")
+            continue
+        extra = ""
+        if p.coefficient_digits:
+            name = "c" if p.kind == "flip" else "a"
+            extra = f", normal form {name} = {_short(p.coefficient, min(p.coefficient_digits, 12))}"
+            extra += f" ({p.criticality})" if p.criticality else ""
+        if p.angle is not None:
+            extra = f", angle theta = {_short(p.angle, min(p.digits, 12))}"
+        lines.append(f"  {p.kind:6s} at {args.vary} = {_short(p.value, p.digits)}  ({p.digits} digits){extra}")
+    if args.plot:
+        lines.append(f"  figure written to {args.plot}")
+    return "\n".join(lines), ok
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="dynsys-eos",
@@ -337,6 +403,18 @@ def build_parser():
     p.add_argument("--guess", metavar="V1,V2,...", help="one state; the map supplies the other k-1 points")
     p.add_argument("--warmup", type=int, default=0, help="iterate the map N times from the guess first (default 0)")
     p.set_defaults(run=cmd_orbit)
+
+    p = sub.add_parser("continue", help="continue an orbit in a parameter; locate its bifurcations at --dps digits")
+    _model_arguments(p)
+    p.add_argument("--period", type=int, default=1, help="the period k (default 1)")
+    p.add_argument("--vary", required=True, metavar="NAME", help="the parameter to vary (lr, r, sigma, ...)")
+    p.add_argument("--from", dest="start", required=True, metavar="A", help="start value (exact: 2.5, 1/3, ...)")
+    p.add_argument("--to", dest="stop", required=True, metavar="B", help="end value")
+    p.add_argument("--guess", metavar="V1,V2,...", help="a state near the orbit at A (default: the model's default state)")
+    p.add_argument("--ds", type=float, default=0.01, help="initial arclength step (default 0.01)")
+    p.add_argument("--max-steps", type=int, default=2000, help="steps allowed (default 2000)")
+    p.add_argument("--plot", metavar="FILE.png", help="write a bifurcation diagram (needs the plot extra)")
+    p.set_defaults(run=cmd_continue)
 
     p = sub.add_parser("threshold", help="the critical learning rate 2/lambda_max at a minimum")
     _model_arguments(p)
@@ -366,7 +444,12 @@ def main(argv=None):
     text, ok = output if isinstance(output, tuple) else (output, True)
     if isinstance(text, dict):
         text = json.dumps(text, indent=2)
-    print(text)
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader (head, say) stopped early: not an error of ours
+        sys.stdout = None
+        return 0
     if not ok:
         print("dynsys-eos: the computation did not succeed (see status above)", file=sys.stderr)
         return EXIT_FAILED

@@ -19,6 +19,7 @@ would have been cheap; they never truncate or guess.  Every failure is a
 import ast
 import itertools
 import keyword
+import math
 import re
 import unicodedata
 import warnings
@@ -46,7 +47,6 @@ MAX_EXPONENT = 10000
 MAX_BITS = 100000        # largest number a power or product may create
 MAX_ROOT_BITS = 2048     # sympy factors radicands; keep them small
 MAX_MAGNITUDE = 2 ** 17  # bound on |log2 |v|| of any numeric value v
-MAX_EXP_ARGUMENT = 17    # exp-like functions of numbers above 2**17: refused
 
 _INT_LIMIT = 10 ** MAX_LITERAL_DIGITS
 _FLOAT_RE = re.compile(r"([0-9_]*)(?:\.([0-9_]*))?(?:[eE]([+-]?[0-9_]+))?")
@@ -64,7 +64,8 @@ _NODE_NAMES = {  # what to call a rejected construct in a message
     ast.BoolOp: "boolean operator", ast.NamedExpr: "assignment expression",
     ast.JoinedStr: "f-string", ast.Starred: "starred expression", ast.Await: "await",
 }
-_EXP_LIKE = (sympy.exp, sympy.sinh, sympy.cosh, sympy.tanh)
+_EXP_LIKE = (sympy.exp, sympy.sinh, sympy.cosh)
+_LOG2_E = 1.4427
 _LITERAL_NAMES = {str: "string literal", bytes: "bytes literal", bool: "boolean literal",
                   complex: "complex literal"}
 
@@ -123,6 +124,11 @@ def _check_power(base, exponent, where):
                          f"{(exponent.q - 1) * size} bits (limit {MAX_ROOT_BITS})")
 
 
+def _exp_bound(bound):
+    """|log2 exp(x)| for |x| <= 2**bound."""
+    return _LOG2_E * 2.0 ** min(bound, 1000)
+
+
 def _check_exp(argument, where):
     """exp(c*log(b)) evaluates to b**c, so apply the power guard to c and b."""
     for term in sympy.Add.make_args(argument):
@@ -177,21 +183,23 @@ class _Builder:
         if expr in self.magnitudes:
             return self.magnitudes[expr]
         if expr.is_Rational:
-            bound = max(abs(expr.p).bit_length(), expr.q.bit_length())
+            bound = math.log2(max(abs(expr.p), expr.q))
         elif expr.is_Atom:
-            bound = 2 if expr.is_number else None
+            bound = 2 if expr.is_number else None      # pi, E, I
         else:
             parts = [self.magnitude(arg) for arg in expr.args]
             if None in parts:
                 bound = None
             elif expr.is_Pow and expr.exp.is_Rational:
-                bound = float(abs(expr.exp)) * parts[0] + 1
+                bound = float(abs(expr.exp)) * parts[0]
             elif expr.is_Pow:          # |log2 b**e| = |e| * |log2 b|
-                bound = 2.0 ** min(parts[1], 1000) * parts[0] + 1
+                bound = _exp_bound(parts[1]) / _LOG2_E * parts[0]
             elif isinstance(expr, _EXP_LIKE):
-                bound = 2.0 ** min(parts[0], 1000) * 1.5 + 1
-            else:
-                bound = sum(parts) + len(parts) + 1
+                bound = _exp_bound(parts[0])
+            elif expr.is_Mul:
+                bound = sum(parts)
+            else:                      # sums may cancel; sin(x) may be tiny
+                bound = sum(parts) + math.log2(len(parts)) + 2
         self.magnitudes[expr] = bound
         return bound
 
@@ -214,12 +222,14 @@ class _Builder:
                              f"to evaluate (about 2**{int(bound)}; limit 2**{MAX_MAGNITUDE})")
         return value
 
-    def _check_exp_argument(self, argument, where):
-        """exp-like functions of huge numbers: sympy would try to evaluate them."""
+    def _check_exp_argument(self, argument, where, log2_base=_LOG2_E, what="argument"):
+        """Refuse exp(x), b**x of a huge number x before sympy tries to evaluate it."""
         bound = self.magnitude(argument)
-        if bound is not None and bound > MAX_EXP_ARGUMENT:
-            raise ParseError(f"argument of {where()} may be too large (about 2**{int(bound)}; "
-                             f"limit 2**{MAX_EXP_ARGUMENT} for exp, sinh, cosh, tanh)")
+        if bound is not None and _exp_bound(bound) / _LOG2_E * log2_base > MAX_MAGNITUDE:
+            size = f"{2.0 ** bound:.3g}" if bound < 1000 else f"2**{int(bound)}"
+            raise ParseError(f"{where()} is too large to evaluate safely: its {what} "
+                             f"may reach {size} (the result's |log2| is limited "
+                             f"to {MAX_MAGNITUDE})")
 
     def _Constant(self, node, depth):
         value = node.value
@@ -290,8 +300,8 @@ class _Builder:
         if base == sympy.E or isinstance(base, sympy.exp):
             inner = base.args[0] if isinstance(base, sympy.exp) else sympy.S.One
             _check_exp(inner * exponent, where)
-        if not exponent.is_Rational:      # b**e behaves like exp(e*log(b))
-            self._check_exp_argument(exponent, where)
+        if not exponent.is_Rational and self.magnitude(base) is not None:
+            self._check_exp_argument(exponent, where, self.magnitude(base), "exponent")
         return sympy.Pow(base, exponent)   # (x**100)**1000: caught in _parse
 
     @staticmethod
