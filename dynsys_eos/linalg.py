@@ -98,9 +98,25 @@ def eigvals(ctx, M, symmetric=False):
         if symmetric:
             values = list(mpmath.eigsy(matrix, eigvals_only=True))
         else:
-            values = list(mpmath.eig(matrix, left=False, right=False))
+            values = _general_eigvals(matrix)
         values = [v.real if isinstance(v, mpmath.mpc) and v.imag == 0 else v for v in values]
     return sorted(values, key=lambda v: -abs(v))
+
+
+def _general_eigvals(matrix):
+    """mpmath's QR, retried after a Householder similarity when it stalls.
+
+    Matrices with exact structure (repeated multipliers 1 along a manifold of
+    orbits, say) can stall the shifted QR; a reflection H M H (H = H^-1)
+    keeps the eigenvalues and breaks the structure.
+    """
+    try:
+        return list(mpmath.eig(matrix, left=False, right=False))
+    except RuntimeError:
+        n = matrix.rows
+        v = mpmath.matrix([mpmath.mpf(1) / (i + 2) + mpmath.sqrt(i + 3) / 7 for i in range(n)])
+        H = mpmath.eye(n) - (2 / (v.T * v)[0]) * (v * v.T)
+        return list(mpmath.eig(H * matrix * H, left=False, right=False))
 
 
 def singular_values_float(M):

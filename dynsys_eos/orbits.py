@@ -442,6 +442,13 @@ def _agreement_places(a, b, cap):
 
 
 def _classify(common, points, digits, error, multipliers, multiplier_digits, null_basis, iterations, precisions):
+    with mpmath.workprec(precisions[1]):  # |mu| - 1 must be formed at the precision the multipliers carry
+        return _classify_at_precision(common, points, digits, error, multipliers, multiplier_digits, null_basis,
+                                      iterations, precisions)
+
+
+def _classify_at_precision(common, points, digits, error, multipliers, multiplier_digits, null_basis, iterations,
+                           precisions):
     map_, period, options = common["map_"], common["period"], common["options"]
     tolerance = mpmath.mpf(10) ** (-max(multiplier_digits - 1, 1))
     manifold_dimension = 0 if null_basis is None else null_basis.shape[1]

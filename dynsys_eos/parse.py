@@ -10,10 +10,12 @@ the constants ``pi`` and ``E``, ``+ - * / **``, unary ``+``/``-`` and calls of
 
 Numbers are exact: ``0.1`` becomes ``Rational(1, 10)`` from its decimal text,
 never via a binary float.  Guards stop inputs that would make sympy build
-giant numbers (``9**9**9``), factor huge radicands, or recurse without end.
-The guards estimate sizes conservatively and may reject an expression that
-would have been cheap; they never truncate or guess.  Every failure is a
-:class:`~dynsys_eos.errors.ParseError` with a one-line message.
+giant numbers (``9**9**9``), factor huge radicands, evaluate towers such as
+``exp(exp(exp(100)))`` in floating point, or recurse without end (see the
+``MAX_*`` limits below).  They estimate sizes conservatively and may reject an
+expression that would have been cheap; they never truncate or guess.  They
+cover the known blow-ups, not every slow path inside sympy.  Every failure is
+a :class:`~dynsys_eos.errors.ParseError` with a one-line message.
 """
 
 import ast
@@ -40,10 +42,10 @@ ALLOWED_FUNCTIONS = MappingProxyType(
 #: Constant names -> sympy constants.
 CONSTANTS = MappingProxyType({"pi": sympy.pi, "E": sympy.E})
 
-MAX_TEXT_LENGTH = 20000
-MAX_DEPTH = 200
+MAX_TEXT_LENGTH = 20000  # characters
+MAX_DEPTH = 200          # nesting of brackets, calls, unary operators and powers
 MAX_LITERAL_DIGITS = 1000
-MAX_EXPONENT = 10000
+MAX_EXPONENT = 10000     # |n| in any power b**n with a rational n
 MAX_BITS = 100000        # largest number a power or product may create
 MAX_ROOT_BITS = 2048     # sympy factors radicands; keep them small
 MAX_MAGNITUDE = 2 ** 17  # bound on |log2 |v|| of any numeric value v
@@ -395,7 +397,7 @@ def _parse(text, symbols, number_only):
     except ParseError:
         raise
     except (RecursionError, MemoryError):
-        raise ParseError(f"expression is too deeply nested or too long for Python's parser: "
+        raise ParseError(f"expression is too deeply nested or too long: "
                          f"{_one_line(source)}") from None
     except Exception as exc:                  # e.g. a TypeError deep in sympy
         raise ParseError(f"could not build {_one_line(source)}: "
@@ -421,7 +423,9 @@ def parse_expression(text, symbols):
     Raises
     ------
     ParseError
-        For anything else, naming the offending construct.
+        For anything else, naming the offending construct; also for a result
+        that is not finite (``1/0``, ``log(0)``) or that exceeds a ``MAX_*``
+        limit of this module (``2**100000``, ``x**20000``, ``exp(10**30)``).
 
     Examples
     --------
