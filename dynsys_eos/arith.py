@@ -85,6 +85,18 @@ class ArithmeticContext:
         """A numpy array of context numbers (converted with :meth:`number`)."""
         return np.array([self.number(v) for v in values], dtype=object)
 
+    def zeros(self, shape):
+        """An array of context zeros."""
+        return np.full(shape, self.number(0), dtype=object)
+
+    def convert_array(self, array):
+        """Elementwise :meth:`number` of an array (any shape)."""
+        array = np.asarray(array)
+        out = np.empty(array.shape, dtype=object)
+        for index, value in np.ndenumerate(array):
+            out[index] = self.number(value)
+        return out
+
     def identity(self, n):
         eye = np.empty((n, n), dtype=object)
         zero, one = self.number(0), self.number(1)
@@ -181,6 +193,12 @@ class Float64(ArithmeticContext):
 
     def identity(self, n):
         return np.eye(n)
+
+    def zeros(self, shape):
+        return np.zeros(shape)
+
+    def convert_array(self, array):
+        return np.asarray(array, dtype=float)
 
     def is_finite_value(self, value):
         return bool(np.all(np.isfinite(value)))

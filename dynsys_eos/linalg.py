@@ -21,7 +21,7 @@ import numpy as np
 
 from .errors import ConvergenceError
 
-__all__ = ["solve", "eigvals", "matmul_chain", "singular_values_float", "top_symmetric_eigenvalue"]
+__all__ = ["solve", "bordered_solve", "null_vector", "eigvals", "matmul_chain", "singular_values_float", "top_symmetric_eigenvalue"]
 
 
 def solve(ctx, A, b):
@@ -64,6 +64,37 @@ def _lu_solve_object(ctx, A, b):
         rhs = B[k] - (A[k, k + 1:] @ X[k + 1:] if k + 1 < n else 0)
         X[k] = rhs / A[k, k]
     return X[:, 0] if vector else X
+
+
+def bordered_solve(ctx, A, b, right, left, bottom=None):
+    """Solve the bordered system [[A, left], [right^T, 0]] [x; y] = [b; bottom]; returns (x, y).
+
+    ``right`` and ``left`` are n x m (or length-n vectors for m = 1), in any
+    context or float64 (converted); ``bottom`` defaults to zeros.  With
+    ``right``/``left`` spanning the right/left null spaces of a singular A
+    the system is regular: the solution is the one orthogonal to the null
+    space (a section condition) with the residual's null component in y.
+    """
+    n = len(A)
+    right = ctx.convert_array(np.asarray(right).reshape(n, -1))
+    left = ctx.convert_array(np.asarray(left).reshape(n, -1))
+    m = right.shape[1]
+    corner = ctx.zeros((m, m))
+    system = np.block([[A, left], [right.T, corner]])
+    tail = ctx.zeros(m) if bottom is None else ctx.convert_array(np.asarray(bottom).reshape(m))
+    solution = solve(ctx, system, np.concatenate([np.asarray(b), tail]))
+    return solution[:n], solution[n:]
+
+
+def null_vector(ctx, B, v, w):
+    """(phi, g) from [[B, w], [v^T, 0]] [phi; g] = [0; 1]: phi spans ker B and g = 0 when B is singular.
+
+    With v, w approximating the right and left null vectors, g is a smooth
+    function that vanishes exactly where B is singular (minimally augmented
+    systems).
+    """
+    phi, g = bordered_solve(ctx, B, ctx.zeros(len(B)), v, w, bottom=[1])
+    return phi, g[0]
 
 
 def _magnitude(ctx):

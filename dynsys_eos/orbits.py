@@ -44,7 +44,7 @@ import numpy as np
 
 from .arith import MP, Float64, bits_to_dps, dps_to_bits
 from .errors import ConvergenceError, EvaluationError, ParameterError
-from .linalg import eigvals, solve
+from .linalg import bordered_solve, eigvals, matmul_chain, solve
 from .precision import measure, refine, revealed_bits
 
 __all__ = ["OrbitOptions", "OrbitResult", "find_orbit", "find_fixed_point"]
@@ -197,18 +197,13 @@ def _newton_step(bound, xs, null_basis, linear_solver=solve):
     evaluations = [bound.value_and_jacobian(x) for x in xs]
     residuals = [evaluations[i][0] - xs[(i + 1) % k] for i in range(k)]
     monodromy = ctx.identity(n)
-    c = np.zeros(n) if ctx.kind == "float64" else np.array([ctx.number(0)] * n, dtype=object)
+    c = ctx.zeros(n)
     for (_, A), r in zip(evaluations, residuals):
         c = A @ c + r
         monodromy = A @ monodromy
     system = ctx.identity(n) - monodromy
-    if null_basis is not None:  # bordered system: step orthogonal to the manifold
-        basis = null_basis if ctx.kind == "float64" else np.vectorize(ctx.number, otypes=[object])(null_basis)
-        m = basis.shape[1]
-        zeros = np.zeros((m, m)) if ctx.kind == "float64" else np.full((m, m), ctx.number(0), dtype=object)
-        system = np.block([[system, basis], [basis.T, zeros]])
-        rhs = np.concatenate([c, zeros[:, 0]])
-        delta0 = linear_solver(ctx, system, rhs)[:n]
+    if null_basis is not None:  # bordered system: step orthogonal to the manifold (I - M symmetric there)
+        delta0, _ = bordered_solve(ctx, system, c, null_basis, null_basis)
     else:
         delta0 = linear_solver(ctx, system, c)
     deltas = [delta0]
@@ -222,10 +217,7 @@ def _newton_step(bound, xs, null_basis, linear_solver=solve):
 
 def _monodromy(bound, xs):
     """M = DF(x_{k-1}) ... DF(x_0)."""
-    product = bound.ctx.identity(bound.n)
-    for x in xs:
-        product = bound.jacobian(x) @ product
-    return product
+    return matmul_chain(bound.ctx, [bound.jacobian(x) for x in xs])
 
 
 def _max_abs(ctx, vector):

@@ -25,34 +25,35 @@ def _direction_names(prefix, n):
     return [f"{prefix}{i}" for i in range(n)]
 
 
-def directional_function(map_):
-    """VectorFunction x -> DF(x) b, with parameters = the map's parameters + ``_b0.._b{n-1}``."""
-    cached = getattr(map_, "_directional_function", None)
+def _derived(map_, cache, prefix, orders):
+    """VectorFunction of directional derivatives of F along symbolic directions ``{prefix}i`` (cached on the map).
+
+    ``orders`` lists which derivatives to output: 1 -> DF u, 2 -> D^2F[u, u], 3 -> D^3F[u, u, u].
+    """
+    cached = getattr(map_, cache, None)
     if cached is None:
         f = map_.function
         graph = f.graph
-        names = _direction_names("_b", f.dimension)
-        tangents = {graph.input(x): graph.input(b) for x, b in zip(f.state, names)}
-        outputs = graph.jvp(f.outputs, tangents)
+        names = _direction_names(prefix, f.dimension)
+        tangents = {graph.input(x): graph.input(u) for x, u in zip(f.state, names)}
+        derivatives, current = [], f.outputs
+        for _ in range(max(orders)):
+            current = graph.jvp(current, tangents)
+            derivatives.append(current)
+        outputs = [node for order in orders for node in derivatives[order - 1]]
         cached = VectorFunction(graph, outputs, f.state, f.parameters + tuple(names))
-        map_._directional_function = cached
+        setattr(map_, cache, cached)
     return cached
+
+
+def directional_function(map_):
+    """VectorFunction x -> DF(x) b, with parameters = the map's parameters + ``_b0.._b{n-1}``."""
+    return _derived(map_, "_directional_function", "_b", (1,))
 
 
 def jet_function(map_):
     """VectorFunction x -> (DF u, D^2F[u, u], D^3F[u, u, u]) stacked (3n outputs); u is ``_u0..``."""
-    cached = getattr(map_, "_jet_function", None)
-    if cached is None:
-        f = map_.function
-        graph = f.graph
-        names = _direction_names("_u", f.dimension)
-        tangents = {graph.input(x): graph.input(u) for x, u in zip(f.state, names)}
-        first = graph.jvp(f.outputs, tangents)
-        second = graph.jvp(first, tangents)
-        third = graph.jvp(second, tangents)
-        cached = VectorFunction(graph, list(first) + list(second) + list(third), f.state, f.parameters + tuple(names))
-        map_._jet_function = cached
-    return cached
+    return _derived(map_, "_jet_function", "_u", (1, 2, 3))
 
 
 def direction_values(prefix, vector):

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..arith import MP, Float64, bits_to_dps, dps_to_bits
 from ..errors import ConvergenceError, EvaluationError, ParameterError
-from ..linalg import solve
+from ..linalg import matmul_chain, null_vector, solve
 from ..precision import measure, refine, revealed_bits
 from .derivatives import monodromy_action_derivative
 from .normalform import flip_coefficient, fold_coefficient
@@ -54,24 +54,13 @@ class _Data:
         return {**{name: ctx.number(v) for name, v in self.fixed.items()}, self.parameter: p}
 
 
-def _zeros(ctx, shape):
-    return np.zeros(shape) if ctx.kind == "float64" else np.full(shape, ctx.number(0), dtype=object)
-
-
-def _convert(ctx, array):
-    array = np.asarray(array)
-    if ctx.kind == "float64":
-        return array.astype(float)
-    return np.vectorize(ctx.number, otypes=[object])(array) if array.size else array.astype(object)
-
-
 def _orbit_system(ctx, data, X, p):
     """G, dG/d(X, p) (dense), the DF(x_j), parameter values."""
     k, n = data.k, data.n
     values = data.values(ctx, p)
     bound = data.map.function.compile(ctx).bind(values)
-    G = _zeros(ctx, k * n)
-    J = _zeros(ctx, (k * n, k * n + 1))
+    G = ctx.zeros(k * n)
+    J = ctx.zeros((k * n, k * n + 1))
     eye = ctx.identity(n)
     jacobians = []
     for i in range(k):
@@ -85,32 +74,25 @@ def _orbit_system(ctx, data, X, p):
     return G, J, jacobians, values
 
 
-def _monodromy(ctx, jacobians, n):
-    M = ctx.identity(n)
-    for A in jacobians:
-        M = A @ M
-    return M
-
-
 def _step(ctx, data, z, aux):
     """One Newton step on the augmented system; returns (z_new, correction, scale)."""
-    z = _convert(ctx, z)
+    z = ctx.convert_array(z)
     k, n = data.k, data.n
     kn = k * n
     X, p = z[:kn].reshape(k, n), z[kn]
     G, J, jacobians, values = _orbit_system(ctx, data, X, p)
-    M = _monodromy(ctx, jacobians, n)
+    M = matmul_chain(ctx, jacobians)
     if data.kind == "ns":
         u, v, theta = z[kn + 1:kn + 1 + n], z[kn + 1 + n:kn + 1 + 2 * n], z[kn + 1 + 2 * n]
         c, s = _cos(ctx, theta), _sin(ctx, theta)
         Du = monodromy_action_derivative(ctx, data.map, values, X, jacobians, u, data.parameter)
         Dv = monodromy_action_derivative(ctx, data.map, values, X, jacobians, v, data.parameter)
         eye = ctx.identity(n)
-        ref = _convert(ctx, aux["reference"])
+        ref = ctx.convert_array(aux["reference"])
         residual = np.concatenate([G, M @ u - c * u + s * v, M @ v - s * u - c * v,
                                    np.array([ref @ u - 1, ref @ v], dtype=object if ctx.kind != "float64" else float)])
         size = kn + 1 + 2 * n + 1
-        system = _zeros(ctx, (len(residual), size))
+        system = ctx.zeros((len(residual), size))
         system[:kn, :kn + 1] = J
         system[kn:kn + n, :kn + 1] = Du
         system[kn:kn + n, kn + 1:kn + 1 + n] = M - c * eye
@@ -125,21 +107,21 @@ def _step(ctx, data, z, aux):
     else:
         shift = _SHIFT[data.kind]
         B = M - shift * ctx.identity(n)
-        v_, w_ = _convert(ctx, aux["v"]), _convert(ctx, aux["w"])
-        phi, g = _bordered(ctx, B, v_, w_)
-        psi, _ = _bordered(ctx, B.T, w_, v_)
+        v_, w_ = ctx.convert_array(aux["v"]), ctx.convert_array(aux["w"])
+        phi, g = null_vector(ctx, B, v_, w_)
+        psi, _ = null_vector(ctx, B.T, w_, v_)
         gradient = -(psi @ monodromy_action_derivative(ctx, data.map, values, X, jacobians, phi, data.parameter))
         residual = np.concatenate([G, np.array([g], dtype=object if ctx.kind != "float64" else float)])
         system = np.vstack([J, gradient.reshape(1, -1)])
     m = aux["slack"].shape[1] if aux.get("slack") is not None else 0
     if m:  # manifold: slack columns L mu in G's rows, section rows N^T (x - anchor)
-        L, N = _convert(ctx, aux["slack"]), _convert(ctx, aux["section"])
+        L, N = ctx.convert_array(aux["slack"]), ctx.convert_array(aux["section"])
         mu = z[-m:]
         residual[:kn] = residual[:kn] + L @ mu
-        residual = np.concatenate([residual, N.T @ (z[:kn] - _convert(ctx, aux["anchor"]))])
-        top = np.hstack([system, _zeros(ctx, (system.shape[0], m))])
+        residual = np.concatenate([residual, N.T @ (z[:kn] - ctx.convert_array(aux["anchor"]))])
+        top = np.hstack([system, ctx.zeros((system.shape[0], m))])
         top[:kn, -m:] = L
-        bottom = np.hstack([N.T, _zeros(ctx, (m, system.shape[1] - kn + m))])
+        bottom = np.hstack([N.T, ctx.zeros((m, system.shape[1] - kn + m))])
         system = np.vstack([top, bottom])
     delta = solve(ctx, system, -residual)
     new = z + delta
@@ -153,17 +135,6 @@ def _cos(ctx, x):
 
 def _sin(ctx, x):
     return np.sin(x) if ctx.kind == "float64" else mpmath.sin(x)
-
-
-def _bordered(ctx, B, v, w):
-    """Solve [[B, w], [v^T, 0]] [phi; g] = [0; 1]."""
-    n = len(B)
-    top = np.hstack([B, w.reshape(n, 1)])
-    bottom = np.concatenate([v, _zeros(ctx, 1)]).reshape(1, n + 1)
-    rhs = _zeros(ctx, n + 1)
-    rhs[-1] = ctx.number(1)
-    solution = solve(ctx, np.vstack([top, bottom]), rhs)
-    return solution[:n], solution[n]
 
 
 def _initial(data):
@@ -180,7 +151,7 @@ def _initial(data):
     p = (1 - weight) * a.parameter + weight * b.parameter
     ctx = Float64()
     _, J, jacobians, _ = _orbit_system(ctx, data, X, p)
-    M = _monodromy(ctx, jacobians, data.n)
+    M = matmul_chain(ctx, jacobians)
     aux = {}
     kn = data.k * data.n
     m = branch.manifold_dimension
@@ -282,11 +253,11 @@ def _coefficient(data, z, prec):
     """Normal-form coefficient and critical eigenvector at the point z, computed at ``prec`` bits."""
     ctx = MP(prec=prec)
     with ctx.scope():
-        z = _convert(ctx, z)
+        z = ctx.convert_array(z)
         kn = data.k * data.n
         X, p = z[:kn].reshape(data.k, data.n), z[kn]
         _, _, jacobians, values = _orbit_system(ctx, data, X, p)
-        M = _monodromy(ctx, jacobians, data.n)
+        M = matmul_chain(ctx, jacobians)
         if data.kind == "flip":
             return flip_coefficient(ctx, data.map, values, X, jacobians, M, data.branch.manifold_dimension)
         return fold_coefficient(ctx, data.map, values, X, jacobians, M)

@@ -21,7 +21,7 @@ B(q, r) is obtained by polarization, (B(q+r, q+r) - B(q-r, q-r)) / 4.
 
 import numpy as np
 
-from ..linalg import solve
+from ..linalg import bordered_solve, null_vector, solve
 from .derivatives import taylor_iterate
 
 __all__ = ["critical_vectors", "flip_coefficient", "fold_coefficient"]
@@ -34,8 +34,8 @@ def critical_vectors(ctx, M, shift):
     Bf = np.array(B, dtype=float)
     u, _, vt = np.linalg.svd(Bf)
     v_guess, w_guess = vt[-1], u[:, -1]
-    q = _bordered_null(ctx, B, v_guess, w_guess)
-    p = _bordered_null(ctx, B.T, w_guess, v_guess)
+    q, _ = null_vector(ctx, B, v_guess, w_guess)
+    p, _ = null_vector(ctx, B.T, w_guess, v_guess)
     norm = _sqrt(ctx, q @ q)
     q = q / norm
     p = p / (p @ q)
@@ -46,18 +46,6 @@ def _sqrt(ctx, x):
     import mpmath
 
     return np.sqrt(x) if ctx.kind == "float64" else mpmath.sqrt(x)
-
-
-def _bordered_null(ctx, B, v, w):
-    n = len(B)
-    zero = ctx.number(0)
-    system = np.empty((n + 1, n + 1), dtype=object if ctx.kind != "float64" else float)
-    system[:n, :n] = B
-    system[:n, n] = [ctx.number(x) for x in w]
-    system[n, :n] = [ctx.number(x) for x in v]
-    system[n, n] = zero
-    rhs = np.array([zero] * n + [ctx.number(1)], dtype=system.dtype)
-    return solve(ctx, system, rhs)[:n]
 
 
 def _second(ctx, map_, values, orbit, jacobians, u):
@@ -85,14 +73,8 @@ def flip_coefficient(ctx, map_, values, orbit, jacobians, M, manifold_dimension=
 def _solve_transverse(ctx, A, b, m):
     if not m:
         return solve(ctx, A, b)
-    n = len(A)
     u, _, vt = np.linalg.svd(np.array(A, dtype=float))
-    left, right = u[:, n - m:], vt[n - m:].T
-    convert = np.vectorize(ctx.number, otypes=[object]) if ctx.kind != "float64" else (lambda a: a)
-    zeros = np.full((m, m), ctx.number(0), dtype=object) if ctx.kind != "float64" else np.zeros((m, m))
-    system = np.block([[A, convert(left)], [convert(right).T, zeros]])
-    rhs = np.concatenate([b, zeros[:, 0]])
-    return solve(ctx, system, rhs)[:n]
+    return bordered_solve(ctx, A, b, vt[len(A) - m:].T, u[:, len(A) - m:])[0]
 
 
 def fold_coefficient(ctx, map_, values, orbit, jacobians, M):

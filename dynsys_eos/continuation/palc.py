@@ -27,6 +27,7 @@ import numpy as np
 
 from ..arith import Float64
 from ..errors import ContinuationError, EvaluationError
+from ..linalg import matmul_chain
 from .branch import Branch, BranchPoint
 from .options import ContinuationOptions, PALC
 from .testfunctions import detect_between, transverse_multipliers
@@ -67,10 +68,7 @@ class OrbitSystem:
         return G, J, jacobians
 
     def monodromy(self, jacobians):
-        M = np.eye(self.n)
-        for A in jacobians:
-            M = A @ M
-        return M
+        return matmul_chain(Float64(), jacobians)
 
 
 def _null_space(J, tolerance):
