@@ -359,9 +359,15 @@ class Ball(ArithmeticContext):
         return value.delta / 2
 
     def contains(self, ball, value):
-        """Whether the ball encloses the (mp or exact) number ``value``."""
+        """Whether the ball encloses the number ``value`` (an mpf, int or exact rational), decided exactly."""
+        if isinstance(value, sympy.Basic) and not value.is_Rational:
+            raise ParameterError(f"contains() needs an exact rational or a binary float, got {value}")
         if self.backend == "flint":
-            return bool(ball.contains(flint.arb(mpmath.nstr(mpmath.mpf(value), bits_to_dps(self.prec) + 10))))
+            return bool(ball.contains(_as_fmpq(value)))
+        if isinstance(value, sympy.Rational) and not value.is_Integer:  # mpmath.iv: compare p/q with endpoints exactly
+            p, q = int(value.p), int(value.q)
+            low, high = ball._mpi_  # raw endpoint tuples (ball.a is itself an interval)
+            return _mpf_fraction_le(low, p, q, True) and _mpf_fraction_le(high, p, q, False)
         return mpmath.mpf(value) in ball
 
     def namespace(self):
@@ -397,6 +403,29 @@ class Ball(ArithmeticContext):
 
     def __repr__(self):
         return f"Ball(dps={self.dps}, backend={self.backend!r})"
+
+
+def _as_fmpq(value):
+    """An exact flint rational for an int, a sympy Rational or an mpf (a binary float is rational)."""
+    if isinstance(value, (int, np.integer)):
+        return flint.fmpq(int(value))
+    if isinstance(value, sympy.Rational):
+        return flint.fmpq(int(value.p), int(value.q))
+    sign, man, exp, _ = mpmath.mpf(value)._mpf_
+    numerator = (-1) ** sign * int(man)
+    return flint.fmpq(numerator * 2**exp) if exp >= 0 else flint.fmpq(numerator, 2 ** (-exp))
+
+
+def _mpf_fraction_le(bound, p, q, lower):
+    """Exact comparison of an endpoint (raw mpf tuple) with p/q: endpoint <= p/q (lower) or p/q <= endpoint (upper)."""
+    sign, man, exp, _ = bound
+    numerator, denominator = (-1) ** sign * int(man), 1
+    if exp >= 0:
+        numerator *= 2**exp
+    else:
+        denominator = 2 ** (-exp)
+    left, right = numerator * q, p * denominator
+    return left <= right if lower else right <= left
 
 
 def _iv_sign(a):

@@ -62,7 +62,8 @@ def resolve_map(args, require_all=True):
     """
     from .loss import Loss, declare_symbols
     from .maps import RULES, make_map, raw_map
-    from .models import build_model, exact_value
+    from .models import build_model
+    from .values import exact_value
     from .parse import parse_assignments, parse_map
 
     overrides = _parse_param_options(args.param)
@@ -331,7 +332,7 @@ def point_json(point):
 def cmd_continue(args):
     from .bifurcation import locate_all
     from .continuation import ContinuationOptions, ContinuationProblem, continue_branch
-    from .models import exact_value
+    from .values import exact_value
 
     map_ = resolve_map(args)
     if args.period < 1:

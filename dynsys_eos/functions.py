@@ -223,9 +223,15 @@ class BoundFunction:
             jac = np.array([np.broadcast_to(np.asarray(d, dtype=float), (n,) + tuple(np.shape(value)[1:])) for d in out[self.m:]])
             return value, jac
         eye = self.ctx.identity(n)
+        jac = np.empty((self.m, n), dtype=object)
+        if getattr(self.ctx, "backend", None) == "iv":
+            # mpmath intervals refuse numpy operands: one direction at a time, scalar tangents
+            for j in range(n):
+                out = self._run("directional", state, list(eye[:, j]))
+                jac[:, j] = out[self.m:]
+            return self._stack(out[: self.m]), jac
         out = self._run("directional", state, [eye[i] for i in range(n)])
         value = self._stack(out[: self.m])
-        jac = np.empty((self.m, n), dtype=object)
         for i, d in enumerate(out[self.m:]):
             jac[i, :] = d if _is_array(d) else [d] * n
         return value, jac

@@ -29,12 +29,14 @@ Examples
 
 from dataclasses import dataclass
 
+import numpy as np
 import sympy
 
 from .arith import Float64
 from .errors import ModelError, ParameterError
 from .functions import VectorFunction
 from .loss import check_names, declare_symbols
+from .values import exact_value
 
 __all__ = ["Map", "UpdateRule", "RULES", "make_map", "raw_map"]
 
@@ -91,7 +93,7 @@ class Map:
                 f"map {self.name!r} has no parameter(s) {', '.join(unknown)}; valid: {', '.join(self.parameter_names) or '(none)'}"
             )
         values = dict(self.defaults)
-        values.update(overrides)
+        values.update({k: v if isinstance(v, np.ndarray) else exact_value(v, k) for k, v in overrides.items()})
         missing = [p for p in self.parameter_names if p not in values]
         if missing:
             raise ParameterError(f"map {self.name!r}: no value for parameter(s) {', '.join(missing)}")
@@ -205,7 +207,8 @@ def _heavy_ball(graph, loss, x, g, p):
 RULES = {
     "gd": UpdateRule("gd", "gradient descent: theta - lr grad L", (("lr", None),), _gd, gradient_map=True),
     "ngd": UpdateRule("ngd", "normalized GD: theta - lr grad L / |grad L|", (("lr", None),), _ngd),
-    "sqrt": UpdateRule("sqrt", "GD on sqrt(L - Lstar)", (("lr", None), ("Lstar", sympy.Integer(0))), _sqrt_gd),
+    "sqrt": UpdateRule("sqrt", "GD on sqrt(L - Lstar)", (("lr", None), ("Lstar", sympy.Integer(0))), _sqrt_gd,
+                       gradient_map=True),
     "hb": UpdateRule("hb", "heavy-ball momentum: v' = beta v - lr grad L, theta' = theta + v'",
                      (("lr", None), ("beta", sympy.Rational(9, 10))), _heavy_ball),
 }

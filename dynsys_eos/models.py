@@ -35,8 +35,9 @@ import sympy
 from .errors import ModelError, ParameterError
 from .loss import Loss
 from .maps import RULES, make_map, raw_map
+from .values import exact_value
 
-__all__ = ["ModelParameter", "ModelSpec", "ModelInstance", "CATALOGUE", "build_model", "exact_value"]
+__all__ = ["ModelParameter", "ModelSpec", "ModelInstance", "CATALOGUE", "build_model"]
 
 R = sympy.Rational
 
@@ -87,28 +88,6 @@ class ModelInstance:
         if self.spec.flattest_minimum is None:
             return None
         return list(self.spec.flattest_minimum(self.structure, self.values))
-
-
-def exact_value(value, name="value"):
-    """An exact sympy number from an int, a float (by its repr), a sympy number or a string."""
-    from .parse import parse_number
-
-    if isinstance(value, sympy.Basic):
-        return value
-    if isinstance(value, bool):
-        raise ParameterError(f"{name}: expected a number, got {value!r}")
-    if isinstance(value, int):
-        return sympy.Integer(value)
-    if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise ParameterError(f"{name}: not a finite number: {value!r}")
-        return sympy.Rational(repr(value))
-    if isinstance(value, str):
-        try:
-            return parse_number(value)
-        except Exception as exc:  # ParseError: name the parameter
-            raise ParameterError(f"{name}={value!r}: {exc}") from None
-    raise ParameterError(f"{name}: expected a number, got {type(value).__name__}")
 
 
 def _structural_int(spec, value):

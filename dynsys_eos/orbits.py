@@ -46,6 +46,7 @@ from .arith import MP, Float64, bits_to_dps, dps_to_bits
 from .errors import ConvergenceError, EvaluationError, ParameterError
 from .linalg import bordered_solve, eigvals, matmul_chain, solve
 from .precision import measure, refine, revealed_bits
+from .values import exact_value
 
 __all__ = ["OrbitOptions", "OrbitResult", "find_orbit", "find_fixed_point"]
 
@@ -279,23 +280,20 @@ def find_orbit(map_, period, guess, parameters=None, options=None):
     # precision-doubling phase, then one step at a higher precision measures the digits
     target = dps_to_bits(options.dps + options.guard)
     seed_bits = max(8.0, min(info["bits"] - 4, 44.0))
-
-    def step(ctx, points):
-        bound = map_.bind(ctx, values)
-        current = [np.array([ctx.number(v) for v in x], dtype=object) for x in points]
-        new, correction, _, _ = _newton_step(bound, current, null_basis)
-        return new, correction, _scale(new)
-
     try:
-        xs_mp, steps = refine(step, xs, seed_bits, target, options.max_precision_steps)
-        if xs_mp is None:
-            return _failure({"status": "not-converged", "message": f"Newton did not converge at {bits_to_dps(target)} "
-                             f"digits within {options.max_precision_steps} steps", "iterations": info["iterations"]},
-                            common, xs)
-        xs_hi, digits, check_prec = measure(step, xs_mp, target)
+        xs_mp, xs_hi, digits, check_prec, steps = _precise(map_, values, xs, null_basis, seed_bits, target, options)
+        if null_basis is not None and not _solves(map_, values, xs_hi, digits, check_prec):
+            # float64 saw a manifold where there is none (I - M singular only to double precision, as next
+            # to a period doubling): the bordered steps converged to a non-solution; solve as isolated
+            null_basis = None
+            xs_mp, xs_hi, digits, check_prec, steps = _precise(map_, values, xs, None, seed_bits, target, options)
     except (ConvergenceError, EvaluationError) as exc:
         return _failure({"status": "not-converged", "message": f"precision refinement failed: {exc}",
                          "iterations": info["iterations"]}, common, xs)
+    if xs_mp is None:
+        return _failure({"status": "not-converged", "message": f"Newton did not converge at {bits_to_dps(target)} "
+                         f"digits within {options.max_precision_steps} steps", "iterations": info["iterations"]},
+                        common, xs)
     check_ctx = MP(prec=check_prec)
     with check_ctx.scope():
         # multipliers at the refined points and at the target-precision ones: their agreement is measured
@@ -311,6 +309,32 @@ def find_orbit(map_, period, guess, parameters=None, options=None):
         points = tuple(tuple(+v for v in x) for x in xs_hi)
     return _classify(common, points, digits, error, multipliers_hi, multiplier_digits, null_basis,
                      info["iterations"] + steps + 1, (target, check_prec))
+
+
+def _precise(map_, values, xs, null_basis, seed_bits, target, options):
+    """Refine to ``target`` bits and measure: (points, refined points, digits, check precision, steps)."""
+
+    def step(ctx, points):
+        bound = map_.bind(ctx, values)
+        current = [np.array([ctx.number(v) for v in x], dtype=object) for x in points]
+        new, correction, _, _ = _newton_step(bound, current, null_basis)
+        return new, correction, _scale(new)
+
+    xs_mp, steps = refine(step, xs, seed_bits, target, options.max_precision_steps)
+    if xs_mp is None:
+        return None, None, 0, target, steps
+    xs_hi, digits, check_prec = measure(step, xs_mp, target)
+    return xs_mp, xs_hi, digits, check_prec, steps
+
+
+def _solves(map_, values, xs, digits, prec):
+    """Whether the points satisfy the orbit equations to the digits claimed (checked at ``prec`` bits)."""
+    ctx = MP(prec=prec)
+    with ctx.scope():
+        bound = map_.bind(ctx, values)
+        images = [bound.value(x) for x in xs]
+        residual = max(_max_abs(ctx, images[i] - xs[(i + 1) % len(xs)]) for i in range(len(xs)))
+        return residual <= mpmath.mpf(10) ** (-max(digits - 2, 1)) * _scale(xs)
 
 
 def find_fixed_point(map_, guess, parameters=None, options=None):
@@ -330,7 +354,7 @@ def _initial_points(map_, period, guess, values):
     if len(guess) not in (1, period):
         raise ParameterError(f"give one guess point or {period} (one per orbit point), not {len(guess)}")
     ctx = Float64()
-    points = [ctx.array(g) for g in guess]
+    points = [ctx.array([exact_value(v, "guess") for v in g]) for g in guess]
     if len(points) == 1 and period > 1:
         bound = map_.bind(ctx, values)
         for _ in range(period - 1):

@@ -145,7 +145,7 @@ def critical_learning_rate(map_, at=None, parameters=None, dps=50, time_limit=20
         if point is None:
             raise ThresholdError(f"no known flattest minimum for {loss.name!r}: give the minimum with --at")
     else:
-        from .models import exact_value
+        from .values import exact_value
 
         point = [exact_value(v, "at") for v in at]
         if len(point) != loss.dimension:

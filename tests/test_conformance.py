@@ -68,10 +68,6 @@ CONTEXTS = {
     "ball-iv": Ball(dps=40, backend="iv"),
 }
 
-IV_DIRECTIONAL_BUG = (
-    "Ball(backend='iv') cannot evaluate the directional (state dimension > FULL_JACOBIAN_MAX) Jacobian: "
-    "mpmath ivmpf * numpy object array raises NotImplementedError"
-)
 
 
 def _context_params():
@@ -81,8 +77,6 @@ def _context_params():
             marks = []
             if label == "ball-flint" and not HAVE_FLINT:
                 marks.append(pytest.mark.skip(reason="python-flint not installed"))
-            if label == "ball-iv" and _dimension(key) > FULL_JACOBIAN_MAX:
-                marks.append(pytest.mark.xfail(strict=True, reason=IV_DIRECTIONAL_BUG))
             params.append(pytest.param(key, label, id=f"{_map_id(key)}-{label}", marks=marks))
     return params
 
@@ -440,14 +434,9 @@ def test_polynomial_loss_derivatives_equal_sympy(coefficients, a_power):
 
 # -- Ball.contains ---------------------------------------------------------------------------------
 
-CONTAINS_BUG = ("Ball.contains (flint) converts the value to an arb at working precision, which carries its own "
-                "radius, and then asks for ball-in-ball containment: a ball does not 'contain' the exact number "
-                "it was made from (Ball(dps=40).contains(ctx.number(Rational(3, 200)), Rational(3, 200)) is False)")
-
-
 @pytest.mark.parametrize("label,q", [
-    pytest.param("ball-flint", R(3, 200), marks=pytest.mark.xfail(strict=True, reason=CONTAINS_BUG)),
-    pytest.param("ball-flint", R(1, 3), marks=pytest.mark.xfail(strict=True, reason=CONTAINS_BUG)),
+    pytest.param("ball-flint", R(3, 200)),
+    pytest.param("ball-flint", R(1, 3)),
     pytest.param("ball-flint", R(7, 10)),
     pytest.param("ball-flint", R(5)),
     pytest.param("ball-iv", R(3, 200)),
@@ -470,7 +459,7 @@ def test_ball_contains_the_exact_number_it_encloses(label, q):
 
 
 @pytest.mark.parametrize("label", [
-    pytest.param("ball-flint", marks=pytest.mark.xfail(strict=True, reason=CONTAINS_BUG)),
+    "ball-flint",
     "ball-iv",
 ])
 def test_ball_contains_every_reference_value(label):

@@ -336,10 +336,6 @@ def _residual(map_, result):
 
 
 X = sympy.Symbol("x", real=True)
-FALSE_ORBIT_BUG = ("find_orbit reports success for points that do not satisfy the orbit equation: at r = 3 +- 1e-30 "
-                   "the period-2 multiplier is 1 - O(1e-30), the near-singular I - M is taken for a 1-dimensional "
-                   "manifold of orbits (isolated=False), and Newton on the bordered system stops 1e-7 away from "
-                   "2/3 with residual |F(x_1) - x_0| = 2.1e-20, reported as success with digits=40")
 
 HONESTY_CASES = [
     pytest.param(build_model("logistic", r="16/5"), 2, ["0.5"], id="logistic-2-r3.2"),
@@ -349,10 +345,8 @@ HONESTY_CASES = [
     # no real fixed point: exp(x) > x everywhere
     pytest.param(raw_map([sympy.exp(X)], [X]), 1, ["0"], id="exp-map-no-fixed-point"),
     # at r = 3 + 1e-30 the period-2 points are 2/3 +- 3.3e-16; at 3 - 1e-30 there is none but the fixed points
-    pytest.param(build_model("logistic", r="3 + 1/10**30"), 2, ["0.6"], id="logistic-2-just-after-flip",
-                 marks=pytest.mark.xfail(strict=True, reason=FALSE_ORBIT_BUG)),
-    pytest.param(build_model("logistic", r="3 - 1/10**30"), 2, ["0.6"], id="logistic-2-just-before-flip",
-                 marks=pytest.mark.xfail(strict=True, reason=FALSE_ORBIT_BUG)),
+    pytest.param(build_model("logistic", r="3 + 1/10**30"), 2, ["0.6"], id="logistic-2-just-after-flip"),
+    pytest.param(build_model("logistic", r="3 - 1/10**30"), 2, ["0.6"], id="logistic-2-just-before-flip"),
 ]
 
 
@@ -411,8 +405,6 @@ def test_options_and_results_are_frozen():
         result.success = False
 
 
-@pytest.mark.xfail(strict=True, reason="find_orbit(parameters={'r': '3 - 1/10**30'}) raises a bare ValueError "
-                                       "(mpmath.mpf of the string); build_model accepts the same exact string")
 def test_parameter_strings_are_exact_in_find_orbit():
     """A parameter override given as an exact string is read exactly, or refused with a ParameterError."""
     m = build_model("logistic")
