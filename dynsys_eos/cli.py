@@ -352,6 +352,15 @@ def cmd_continue(args):
         from .plot import bifurcation_diagram
 
         bifurcation_diagram([branch], points, path=args.plot)
+    if args.graph:
+        from .graph import BifurcationGraph
+
+        graph = BifurcationGraph()
+        node = graph.add_branch(branch)
+        for point in points:
+            graph.add_point(node, point)
+        with open(args.graph, "w") as handle:
+            handle.write(graph.to_json())
     ok = all(p.status == "located" or p.kind == "branch" for p in points)
     if args.json:
         summary = branch.summary()
@@ -377,6 +386,8 @@ def cmd_continue(args):
         lines.append(f"  {p.kind:6s} at {args.vary} = {_short(p.value, p.digits)}  ({p.digits} digits){extra}")
     if args.plot:
         lines.append(f"  figure written to {args.plot}")
+    if args.graph:
+        lines.append(f"  bifurcation graph (JSON) written to {args.graph}")
     return "\n".join(lines), ok
 
 
@@ -415,6 +426,7 @@ def build_parser():
     p.add_argument("--ds", type=float, default=0.01, help="initial arclength step (default 0.01)")
     p.add_argument("--max-steps", type=int, default=2000, help="steps allowed (default 2000)")
     p.add_argument("--plot", metavar="FILE.png", help="write a bifurcation diagram (needs the plot extra)")
+    p.add_argument("--graph", metavar="FILE.json", help="write the branch and its points as a BifurcationGraph (JSON)")
     p.set_defaults(run=cmd_continue)
 
     p = sub.add_parser("threshold", help="the critical learning rate 2/lambda_max at a minimum")

@@ -136,6 +136,9 @@ def _run(system, z0, tangent0, sign, options):
     tangent = sign * tangent0
     z, ds = z0, options.ds
     points = []
+    for bound, outward in ((options.p_max, tangent[-1] > 0), (options.p_min, tangent[-1] < 0)):
+        if bound is not None and z0[-1] == bound and outward:  # starting on a bound, heading out of the range
+            return points, "reached-bound"
     for _ in range(options.max_steps):
         z_pred = z + ds * tangent
         try:

@@ -1,0 +1,5 @@
+"""Root pytest configuration: doctests of optional-extra modules are skipped when the extra is missing."""
+
+import importlib.util
+
+collect_ignore = [] if importlib.util.find_spec("matplotlib") else ["dynsys_eos/plot.py"]
