@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from dynsys_eos.arith import MP
-from dynsys_eos.bifurcation import locate, locate_all, switch
+from dynsys_eos.bifurcation import locate_all, switch
 from dynsys_eos.continuation import ContinuationOptions, ContinuationProblem, continue_branch
 from dynsys_eos.errors import ContinuationError, ParameterError
 from dynsys_eos.linalg import eigvals

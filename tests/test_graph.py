@@ -21,15 +21,9 @@ ONE_PLUS_SQRT6 = "3.449489742783178098197284074705891391965947480656670128432692
 
 
 @pytest.fixture(scope="module")
-def cascade():
-    """The logistic cascade 1 -> 2 -> 4 (dps=30, r in [2.8, 3.5]) as a graph, with the live objects."""
-    options = ContinuationOptions(p_min=2.8, p_max=3.5, direction="forward")
-    problem = ContinuationProblem.from_guess(build_model("logistic"), 1, "r", ["0.6"], {"r": "2.8"})
-    b1 = continue_branch(problem, options=options)
-    f1 = locate(b1, b1.detections[0], dps=30)
-    b2 = continue_branch(switch(b1, f1), options=options)
-    f2 = locate(b2, b2.detections[0], dps=30)
-    b4 = continue_branch(switch(b2, f2), options=options)
+def cascade(logistic_cascade):
+    """The logistic cascade 1 -> 2 -> 4 as a graph, with the live objects."""
+    b1, f1, b2, f2, b4 = logistic_cascade
     g = BifurcationGraph()
     n1 = g.add_branch(b1)
     p1 = g.add_point(n1, f1)

@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from dynsys_eos.bifurcation import locate, switch  # noqa: E402
+from dynsys_eos.bifurcation import locate  # noqa: E402
 from dynsys_eos.continuation import ContinuationOptions, ContinuationProblem, continue_branch  # noqa: E402
 from dynsys_eos.errors import DynsysError, ParameterError  # noqa: E402
 from dynsys_eos.graph import BifurcationGraph  # noqa: E402
@@ -24,14 +24,8 @@ FLIP_2 = 1 + 6 ** 0.5
 
 
 @pytest.fixture(scope="module")
-def logistic():
-    options = ContinuationOptions(p_min=2.8, p_max=3.5, direction="forward")
-    problem = ContinuationProblem.from_guess(build_model("logistic"), 1, "r", ["0.6"], {"r": "2.8"})
-    b1 = continue_branch(problem, options=options)
-    f1 = locate(b1, b1.detections[0], dps=30)
-    b2 = continue_branch(switch(b1, f1), options=options)
-    f2 = locate(b2, b2.detections[0], dps=30)
-    return b1, f1, b2, f2
+def logistic(logistic_cascade):
+    return logistic_cascade[:4]
 
 
 def _is_png(path):
