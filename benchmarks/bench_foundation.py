@@ -44,13 +44,15 @@ import argparse
 import json
 import math
 import os
-import platform
 import random
 import subprocess
 import sys
 import time
 import traceback
 from fractions import Fraction
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _environment import environment  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -433,20 +435,6 @@ class Table:
         return "\n".join(out)
 
 
-def _environment(args, repeats):
-    import mpmath
-    import numpy
-    import sympy
-
-    try:
-        load = " ".join(f"{v:.2f}" for v in os.getloadavg())
-    except OSError:  # pragma: no cover
-        load = "?"
-    return (f"python {platform.python_version()}, numpy {numpy.__version__}, sympy {sympy.__version__}, "
-            f"mpmath {mpmath.__version__} (backend {mpmath.libmp.BACKEND}); {os.cpu_count()} CPUs, "
-            f"load average {load}; mode {'quick' if args.quick else 'full'}; repeats {repeats}")
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
@@ -476,7 +464,7 @@ def main(argv=None):
             traceback.print_exc()
 
     print("dynsys_eos foundation benchmark")
-    print(_environment(args, repeats))
+    print(environment(args, repeats))
     print("times are the best (minimum) of the repeats stated; ratio = baseline / ours (> 1: ours is faster)")
     print()
     print(table.render())

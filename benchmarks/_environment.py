@@ -1,0 +1,18 @@
+"""The line every benchmark prints first: versions, CPUs and load, so figures can be compared across runs."""
+
+import os
+import platform
+
+
+def environment(args, repeats):
+    import mpmath
+    import numpy
+    import sympy
+
+    try:
+        load = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:  # pragma: no cover - not on this platform
+        load = "?"
+    return (f"python {platform.python_version()}, numpy {numpy.__version__}, sympy {sympy.__version__}, "
+            f"mpmath {mpmath.__version__} (backend {mpmath.libmp.BACKEND}); {os.cpu_count()} CPUs, "
+            f"load average {load}; mode {'quick' if args.quick else 'full'}; repeats {repeats}")
