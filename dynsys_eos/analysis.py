@@ -91,7 +91,8 @@ def analyze(map_, parameters=None, dps=50, warmup=2000, max_period=64, start=Non
         period, landing = detect_period(bound, Float64().array(start), warmup, max_period)
     except EvaluationError:
         period, landing = None, None
-        parts.append(f"GD from the default state diverges within {warmup} steps")
+        what = "GD" if map_.loss is not None else "the map's iterates"
+        parts.append(f"{what} from the starting state diverge{'s' if map_.loss is not None else ''} within {warmup} steps")
     orbit, sharpness, losses, sharpness_digits = None, (), (), 0
     if period is None and landing is not None:
         parts.append(f"after {warmup} steps the iterates show no period <= {max_period} (chaos, or a slow transient)")

@@ -227,7 +227,7 @@ def cmd_orbit(args):
 
 
 def _param_text(values):
-    return ", ".join(f"{k}={_exact_text(v)}" for k, v in values.items())
+    return ", ".join(f"{k}={_exact_text(v)}" for k, v in values.items()) or "(no parameters)"
 
 
 def threshold_json(t):
@@ -329,11 +329,24 @@ def point_json(point):
     }
 
 
+def _check_writable(flag, path):
+    """Refuse an output path before the computation, not after it."""
+    import os
+
+    if not path:
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK) or os.path.isdir(path):
+        raise ParameterError(f"{flag}: cannot write {path!r} (no such folder, not writable, or a folder)")
+
+
 def cmd_continue(args):
     from .bifurcation import locate_all
     from .continuation import ContinuationOptions, ContinuationProblem, continue_branch
     from .values import exact_value
 
+    for flag, path in (("--plot", args.plot), ("--graph", args.graph)):
+        _check_writable(flag, path)
     map_ = resolve_map(args)
     if args.period < 1:
         raise ParameterError(f"--period must be at least 1, got {args.period}")
@@ -364,6 +377,7 @@ def cmd_continue(args):
     ok = all(p.status == "located" or p.kind == "branch" for p in points)
     if args.json:
         summary = branch.summary()
+        summary["parameter_range"] = [repr(v) for v in summary["parameter_range"]]  # float64, exact as strings
         return {"branch": summary, "points": [point_json(p) for p in points]}, ok
     lines = [f"{map_.name}: period-{args.period} branch in {args.vary} from {_exact_text(start)} to {_exact_text(stop)}",
              f"  {len(branch.points)} points, {args.vary} in [{branch.parameter_values.min():.6g}, "
@@ -391,13 +405,21 @@ def cmd_continue(args):
     return "\n".join(lines), ok
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors, like every other error of the command."""
+
+    def error(self, message):
+        print(f"dynsys-eos: error: {message} (see '{self.prog} --help')", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="dynsys-eos",
         description="Exact maps of gradient descent beyond the edge of stability: orbits, multipliers and "
                     "thresholds at arbitrary precision.")
     parser.add_argument("--version", action="version", version=f"dynsys-eos {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("analyze", help="threshold, minimum and attractor of a model (default: uv)")
     _model_arguments(p)
@@ -438,7 +460,10 @@ def build_parser():
 
 def main(argv=None):
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error already reported in one line
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if not getattr(args, "run", None):
         parser.print_help()
         return EXIT_USAGE
@@ -448,6 +473,9 @@ def main(argv=None):
         if getattr(args, "warmup", 0) < 0:
             raise ParameterError(f"--warmup must be non-negative, got {args.warmup}")
         output = args.run(args)
+    except OSError as exc:  # writing an output file failed after all
+        print(f"dynsys-eos: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except DynsysError as exc:
         print(f"dynsys-eos: error: {exc}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, (ParameterError,)) or _is_user_error(exc) else EXIT_FAILED

@@ -180,6 +180,9 @@ class BoundFunction:
     def _run(self, key, state, *extra):
         program = self.function.program(key).bind(self.ctx)
         try:
+            if self.ctx.kind == "float64":  # overflow and NaN are checked (and reported) by the caller
+                with np.errstate(all="ignore"):
+                    return program(state, self.parameters, *extra)
             return program(state, self.parameters, *extra)
         except (ZeroDivisionError, OverflowError, ValueError) as exc:
             self.ctx.check_finite([float("nan")], f"evaluation ({exc})", state, self.given)

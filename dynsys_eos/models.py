@@ -285,7 +285,8 @@ CATALOGUE = {
         ),
         ModelSpec(
             "henon", "(x, y) -> (1 - a x^2 + y, b x)", "the Henon map (Henon 1976)",
-            "map", (ModelParameter("a", "7/5", ""), ModelParameter("b", "3/10", "")),
+            "map", (ModelParameter("a", "7/5", "nonlinearity (quadratic coefficient)"),
+                   ModelParameter("b", "3/10", "contraction (Jacobian determinant is -b)")),
             _henon, lambda s, v: [R(3, 5), R(1, 5)], None, "(0.6, 0.2)",
         ),
     ]

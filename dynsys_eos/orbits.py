@@ -171,13 +171,13 @@ def _fmt(value, digits):
 
 def _fmt_multiplier(value, places):
     """Fixed number of decimal places: multipliers are compared with 1, so absolute accuracy counts."""
-    def fixed(x):
-        with mpmath.workdps(places + 30):
-            text = mpmath.nstr(mpmath.mpf(x), places + 30, min_fixed=-math.inf, max_fixed=math.inf)
+    def fixed(x, absolute=False):
+        with mpmath.workdps(places + 30):  # abs() and nstr round to the working precision: set it first
+            x = abs(x) if absolute else x
+            text = mpmath.nstr(x, places + 30, min_fixed=-math.inf, max_fixed=math.inf)
             return _round_fixed(text, places)
     if isinstance(value, mpmath.mpc):
-        imag = fixed(abs(value.imag))
-        return f"{fixed(value.real)}{'-' if value.imag < 0 else '+'}{imag}j"
+        return f"{fixed(value.real)}{'-' if value.imag < 0 else '+'}{fixed(value.imag, absolute=True)}j"
     return fixed(value)
 
 
