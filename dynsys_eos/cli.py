@@ -358,7 +358,13 @@ def cmd_continue(args):
     options = ContinuationOptions(ds=min(args.ds, (high - low) / 4), ds_max=max(args.ds, (high - low) / 20),
                                   ds_min=min(1e-7, args.ds), p_min=low, p_max=high, direction=direction,
                                   max_steps=args.max_steps)
-    problem = ContinuationProblem.from_guess(map_, args.period, args.vary, _guess(args, map_), {args.vary: start})
+    guess = _guess(args, map_)
+    model = getattr(map_, "model", None)
+    if args.guess is None and args.period == 1 and model is not None and model.flattest_minimum() is not None:
+        guess = model.flattest_minimum()  # a GD fixed point: start on the flattest minimum (its flip is lr_c)
+        if map_.rule == "hb":
+            guess = guess + [0] * len(guess)
+    problem = ContinuationProblem.from_guess(map_, args.period, args.vary, guess, {args.vary: start})
     branch = continue_branch(problem, options=options)
     points = locate_all(branch, args.dps)
     if args.plot:
@@ -444,7 +450,8 @@ def build_parser():
     p.add_argument("--vary", required=True, metavar="NAME", help="the parameter to vary (lr, r, sigma, ...)")
     p.add_argument("--from", dest="start", required=True, metavar="A", help="start value (exact: 2.5, 1/3, ...)")
     p.add_argument("--to", dest="stop", required=True, metavar="B", help="end value")
-    p.add_argument("--guess", metavar="V1,V2,...", help="a state near the orbit at A (default: the model's default state)")
+    p.add_argument("--guess", metavar="V1,V2,...", help="a state near the orbit at A (default: for period 1 of a "
+                   "loss model its flattest minimum, else the model's default state)")
     p.add_argument("--ds", type=float, default=0.01, help="initial arclength step (default 0.01)")
     p.add_argument("--max-steps", type=int, default=2000, help="steps allowed (default 2000)")
     p.add_argument("--plot", metavar="FILE.png", help="write a bifurcation diagram (needs the plot extra)")

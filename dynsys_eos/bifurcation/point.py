@@ -32,7 +32,9 @@ class BifurcationPoint:
     coefficient : mpf or None
         Flip: the cubic normal-form coefficient c of eta -> -eta + c eta^3
         (c > 0: supercritical, a stable period-2k orbit is born as the
-        k-orbit loses stability); fold: the quadratic coefficient a.
+        k-orbit loses stability); fold: the quadratic coefficient a.  The
+        eigenvector is normalised to |q| = 1 at the orbit's first point, so
+        the magnitude depends on which point comes first; the sign does not.
     coefficient_digits : int
     angle : mpf or None
         Neimark-Sacker: the argument theta of the critical multipliers e^{+-i theta}.

@@ -110,7 +110,8 @@ def _step_onto(problem, direction, origin):
     z0 = np.append(problem.start.ravel(), problem.start_value)
     options = ContinuationOptions(max_newton=12)
     scale = 1.0 + np.max(np.abs(z0))
-    for h in (1e-3, 3e-3, 1e-2, 3e-2, 1e-1):
+    # smallest steps first: deep in a cascade the next flip is only ~delta^-k away in the parameter
+    for h in (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1):
         try:
             z, _ = _correct(system, z0 + h * scale * direction, direction, options)
         except EvaluationError:

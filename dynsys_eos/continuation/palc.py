@@ -195,7 +195,11 @@ def continue_branch(problem, algorithm=None, options=None):
     options = options or ContinuationOptions()
     system = OrbitSystem(problem)
     z0 = np.append(problem.start.ravel(), problem.start_value)
-    start = _correct_at_parameter(system, z0, problem.start_value, options)
+    G0, _, _ = system.evaluate(z0)
+    if np.max(np.abs(G0)) <= 1e3 * options.tolerance * (1.0 + np.max(np.abs(z0))):
+        start = z0  # already on the branch (as after switching, where a natural-parameter Newton is ill-conditioned)
+    else:
+        start = _correct_at_parameter(system, z0, problem.start_value, options)
     if start is None:
         raise ContinuationError(f"the starting orbit does not solve the period-{problem.period} equations "
                                 f"at {problem.parameter} = {problem.start_value}")
