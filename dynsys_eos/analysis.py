@@ -23,7 +23,7 @@ import mpmath
 import numpy as np
 
 from .arith import MP, Float64
-from .errors import DynsysError, EvaluationError
+from .errors import DynsysError, EvaluationError, ParameterError
 from .linalg import top_symmetric_eigenvalue
 from .orbits import OrbitOptions, find_orbit
 
@@ -83,7 +83,7 @@ def analyze(map_, parameters=None, dps=50, warmup=2000, max_period=64, start=Non
             minimum = find_orbit(map_, 1, point, values, OrbitOptions(dps=dps))
     if start is None:
         if model is None:
-            raise DynsysError("give a starting state (--guess): a user-defined model has no default state")
+            raise ParameterError("give a starting state (--guess): a user-defined model has no default state")
         start = model.default_state()
     bound = map_.bind(Float64(), values)
     parts = []

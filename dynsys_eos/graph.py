@@ -46,10 +46,10 @@ Examples
 >>> BifurcationGraph.from_json(text).to_json() == text
 True
 >>> print(g.summary_table())  # doctest: +NORMALIZE_WHITESPACE
-node  kind    period  r                digits  status / criticality    on  born at
-B0    branch  1       2.8 .. 3.5       -       forward: reached-bound  -   -
-P0    flip    1       3.0              40      supercritical           B0  -
-B1    branch  2       3.000072 .. 3.5  -       forward: reached-bound  -   P0
+node  kind    period  r           digits  status / criticality    on  born at
+B0    branch  1       2.8 .. 3.5  -       forward: reached-bound  -   -
+P0    flip    1       3.0         40      supercritical           B0  -
+B1    branch  2       3 .. 3.5    -       forward: reached-bound  -   P0
 """
 
 import json

@@ -1,9 +1,10 @@
 """Small dense linear algebra in every arithmetic context.
 
 Matrices are numpy arrays (``float`` for float64, ``object`` for mp and
-ball).  ``mpmath.lu_solve`` is avoided on purpose: on these sizes a plain LU
-with row operations vectorized over numpy object arrays is an order of
-magnitude faster (see DESIGN.md, "Where the time goes").
+ball).  ``mpmath.lu_solve`` is avoided on purpose: a plain LU with row operations
+vectorized over numpy object arrays avoids its per-entry overhead (measured
+here on a 33 x 33 system at 50 digits: 22 ms against 51 ms; DESIGN.md,
+"Where the time goes", has more).
 
 Examples
 --------

@@ -206,8 +206,8 @@ def _heavy_ball(graph, loss, x, g, p):
 
 RULES = {
     "gd": UpdateRule("gd", "gradient descent: theta - lr grad L", (("lr", None),), _gd, gradient_map=True),
-    "ngd": UpdateRule("ngd", "normalized GD: theta - lr grad L / |grad L|", (("lr", None),), _ngd),
-    "sqrt": UpdateRule("sqrt", "GD on sqrt(L - Lstar)", (("lr", None), ("Lstar", sympy.Integer(0))), _sqrt_gd,
+    "ngd": UpdateRule("ngd", "normalized GD: theta - lr grad L / |grad L| (Arora, Li, Panigrahi)", (("lr", None),), _ngd),
+    "sqrt": UpdateRule("sqrt", "GD on sqrt(L - Lstar) (Arora, Li, Panigrahi)", (("lr", None), ("Lstar", sympy.Integer(0))), _sqrt_gd,
                        gradient_map=True),
     "hb": UpdateRule("hb", "heavy-ball momentum: v' = beta v - lr grad L, theta' = theta + v'",
                      (("lr", None), ("beta", sympy.Rational(9, 10))), _heavy_ball),

@@ -38,6 +38,7 @@ The period-2 orbit of the logistic map at r = 3.2 has the closed form
 
 import math
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
 import mpmath
 import numpy as np
@@ -177,17 +178,19 @@ def _fmt_multiplier(value, places):
             text = mpmath.nstr(x, places + 30, min_fixed=-math.inf, max_fixed=math.inf)
             return _round_fixed(text, places)
     if isinstance(value, mpmath.mpc):
-        return f"{fixed(value.real)}{'-' if value.imag < 0 else '+'}{fixed(value.imag, absolute=True)}j"
+        imag = fixed(value.imag, absolute=True)
+        if Decimal(imag) == 0:  # zero to the places shown: print it as the real number it is
+            return fixed(value.real)
+        return f"{fixed(value.real)}{'-' if value.imag < 0 else '+'}{imag}j"
     return fixed(value)
 
 
 def _round_fixed(text, places):
-    from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
     with localcontext() as c:
         c.prec = len(text) + max(places, 0) + 10
         quantum = Decimal(1).scaleb(-max(places, 0))
-        return str(Decimal(text).quantize(quantum, rounding=ROUND_HALF_EVEN))
+        return format(Decimal(text).quantize(quantum, rounding=ROUND_HALF_EVEN), "f")
 
 
 # -- the Newton step ------------------------------------------------------------------

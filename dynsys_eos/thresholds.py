@@ -78,7 +78,7 @@ class ThresholdResult:
         lambda_max of the Hessian at the minimum.
     sharpness_expression : sympy.Expr or None
     minimum : tuple
-        The minimum (exact numbers, or mpf for a numerically polished point).
+        The minimum (exact numbers as given or known).
     interval : tuple or None
         An isolating interval (rationals) of the algebraic sharpness, when it is a ``CRootOf``.
     rule : str
@@ -105,7 +105,7 @@ class ThresholdResult:
             return mpmath.nstr(self.value, digits, strip_zeros=False)
 
 
-def critical_learning_rate(map_, at=None, parameters=None, dps=50, time_limit=20.0):
+def critical_learning_rate(map_, at=None, parameters=None, dps=50, time_limit=8.0):
     """The learning rate at which a minimum of the map's loss loses linear stability.
 
     Parameters
@@ -114,8 +114,9 @@ def critical_learning_rate(map_, at=None, parameters=None, dps=50, time_limit=20
         A GD (``gd``) or heavy-ball (``hb``) map of a loss.
     at : sequence, optional
         The minimum (exact numbers or decimal strings); default: the model's
-        flattest minimum.  A point that is not exactly critical is first
-        polished by Newton onto the set of critical points.
+        flattest minimum.  A point that is critical only approximately
+        (|grad L| <= 1e-6) is accepted, and the digits reported are capped by
+        its gradient's size.
     parameters : dict, optional
         Parameter overrides.
     dps : int
@@ -236,6 +237,18 @@ def _is_exact_critical_point(loss, point, values, time_limit):
         return False
 
 
+def _real_value(number, digits):
+    """The real part of an evaluated number whose imaginary part is only rounding, else None.
+
+    Cardano's formula writes the real eigenvalues of a 3x3 Hessian with
+    complex radicals; evaluated, they carry an imaginary part of rounding size.
+    """
+    re, im = number.as_real_imag()
+    if im == 0 or abs(im) <= sympy.Float(10) ** (5 - digits) * max(1, abs(re)):
+        return re
+    return None
+
+
 def _signed_symbols(values):
     """A symbol per parameter carrying the sign of its value (zero values stay numbers)."""
     symbols = {}
@@ -257,8 +270,8 @@ def _largest_eigenvalue(H, values):
     best, best_value = None, None
     with mpmath.workdps(40):
         for branch in eigen:
-            numeric = sympy.N(branch.xreplace(substitution), 40)
-            if not numeric.is_real:
+            numeric = _real_value(sympy.N(branch.xreplace(substitution), 40), 40)
+            if numeric is None:
                 return None
             if numeric < -sympy.Float(10) ** -30:
                 raise ThresholdError(f"the point is not a minimum: the Hessian has the negative eigenvalue {branch}")
@@ -299,19 +312,21 @@ def _exact_result(kind, sharpness, factor, values, point, dps, context, symbolic
     expression = sympy.simplify(factor / sharpness)
     substitution = {s: sympy.sympify(values[s.name]) for s in expression.free_symbols if s.name in values}
     number = expression.xreplace(substitution)
-    low, high = sympy.N(number, dps + 5), sympy.N(number, dps + 25)
-    if not (low.is_real and high.is_real):
+    low, high = _real_value(sympy.N(number, dps + 5), dps + 5), _real_value(sympy.N(number, dps + 25), dps + 25)
+    if low is None or high is None:
         raise ThresholdError(f"the threshold {expression} is not real at these parameters")
     with mpmath.workdps(dps + 30):
         value = mpmath.mpf(high._mpf_)
         difference = abs(mpmath.mpf(low._mpf_) - value)
         digits = dps + 5 if difference == 0 else int(min(dps + 5, math.floor(-mpmath.log10(difference / abs(value)))))
-        sharp = mpmath.mpf(sympy.N(sharpness.xreplace({s: sympy.sympify(values[s.name]) for s in sharpness.free_symbols
-                                                          if s.name in values}), dps + 25)._mpf_)
+        at_values = sharpness.xreplace({s: sympy.sympify(values[s.name]) for s in sharpness.free_symbols if s.name in values})
+        sharp = mpmath.mpf(_real_value(sympy.N(at_values, dps + 25), dps + 25)._mpf_)
     interval = None
     if sharpness.has(sympy.CRootOf):
         root = next(iter(sharpness.atoms(sympy.CRootOf)))
-        interval = tuple(root._get_interval().a, ) + (root._get_interval().b,) if root.is_real else None
+        if root.is_real:
+            box = root._get_interval()
+            interval = (sympy.Rational(str(box.a)), sympy.Rational(str(box.b)))
     what = "in the model's parameters" if symbolic_params else "at these parameter values"
     return ThresholdResult(
         parameter="lr", kind=kind, expression=expression, value=value, digits=max(0, min(digits, dps)),
