@@ -44,21 +44,22 @@ def revealed_bits(correction, scale):
     return -float(mpmath.log(mpmath.mpf(correction) / max(mpmath.mpf(scale), 1), 2))
 
 
-def refine(step, z, seed_bits, target, max_steps):
+def refine(step, z, seed_bits, target, max_steps, context=MP):
     """Newton with precision doubled per step up to ``target`` bits.
 
     Returns
     -------
     (z, steps)
         ``z`` is None when the target was not reached within ``max_steps``.
+    ``context`` makes the arithmetic context of a precision (MP, or MPFR).
     """
     accuracy = max(8.0, float(seed_bits))
     for count in range(1, max_steps + 1):
         prec = int(min(target, max(64, 2 * accuracy)))
-        ctx = MP(prec=prec)
+        ctx = context(prec=prec)
         with ctx.scope():
             z, correction, scale = step(ctx, z)
-            revealed = revealed_bits(correction, scale)
+            revealed = revealed_bits(ctx.to_mpf(correction), ctx.to_mpf(scale))
         if prec == target and revealed >= target / 2 + 8:
             return z, count
         if revealed > accuracy / 2:  # a quadratic step doubles what it started from, less a margin
@@ -66,7 +67,7 @@ def refine(step, z, seed_bits, target, max_steps):
     return None, max_steps
 
 
-def measure(step, z, target):
+def measure(step, z, target, context=MP):
     """One more step at a higher precision: (refined z, digits of the input z, check precision in bits).
 
     The digits are those the input agrees with the refined value to,
@@ -74,11 +75,12 @@ def measure(step, z, target):
     reported unless it was reached.
     """
     check = target + max(32, target // 4)
-    ctx = MP(prec=check)
+    ctx = context(prec=check)
     with ctx.scope():
         z_hi, correction, scale = step(ctx, z)
+        correction, scale = ctx.to_mpf(correction), ctx.to_mpf(scale)
         if correction == 0:
             digits = bits_to_dps(target)
         else:
-            digits = int(math.floor(-float(mpmath.log10(mpmath.mpf(correction) / max(mpmath.mpf(scale), 1)))))
+            digits = int(math.floor(-float(mpmath.log10(correction / max(scale, 1)))))
     return z_hi, max(0, min(digits, bits_to_dps(target))), check
