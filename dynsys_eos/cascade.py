@@ -31,6 +31,7 @@ Examples
 4.669... (+- ...)
 """
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -201,7 +202,7 @@ def _seed_orbit(map_, parameter, fixed, x0, value, period):
     ctx = Float64()
     values = {name: ctx.number(v) for name, v in fixed.items()}
     values[parameter] = float(value)
-    x = _iterate(map_, values, x0, 3 * period)
+    x = _iterate(map_, values, x0, 8 * period)
     orbit = [x]
     for _ in range(period - 1):
         orbit.append(_iterate(map_, values, orbit[-1], 1))
@@ -244,8 +245,10 @@ def follow_period_doubling(problem, options=None, progress=None):
     branch = continue_branch(problem, options=cont)
     branch_node, point_node = graph.add_branch(branch), None
 
-    def by_continuation(period):  # prediction needs two flips to extrapolate from
-        return len(flips) < 2 or period <= options.continued_periods * problem.period
+    def by_continuation(period):
+        # prediction needs two flips to extrapolate from, and seeds its orbit from the attractor, which is
+        # reliable for maps of one variable; maps of several variables are continued all the way
+        return len(flips) < 2 or period <= options.continued_periods * problem.period or map_.dimension > 1
 
     while len(flips) < options.flips:
         if options.max_seconds is not None and time.perf_counter() - start > options.max_seconds:
@@ -260,7 +263,7 @@ def follow_period_doubling(problem, options=None, progress=None):
             if not detected:
                 status, message = "no-flip", f"no flip found on the period-{period} branch ({branch.message})"
                 break
-            point = locate(branch, detected[0], dps=work_dps)
+            point = _locate_on_branch(branch, detected[0], work_dps)
             how = "continuation"
         else:
             point = _predicted_flip(map_, parameter, fixed, flips, period, work_dps)
@@ -293,6 +296,20 @@ def follow_period_doubling(problem, options=None, progress=None):
                    graph=graph, seconds=time.perf_counter() - start)
 
 
+def _locate_on_branch(branch, detection, dps):
+    """Dense location for short orbits; the condensed (linear in the period) one beyond."""
+    problem = branch.problem
+    if problem.period * problem.map.dimension <= 16:
+        return locate(branch, detection, dps=dps)
+    a, b = branch.points[detection.index], branch.points[detection.index + 1]
+    fa, fb = (min(abs(complex(m) + 1) for m in pt.multipliers) for pt in (a, b))
+    weight = 0.5 if fa + fb == 0 else fa / (fa + fb)
+    orbit = (1 - weight) * a.orbit + weight * b.orbit
+    value = (1 - weight) * a.parameter + weight * b.parameter
+    point = locate_flip(problem.map, problem.parameter, dict(problem.parameters), orbit, value, dps=dps)
+    return dataclasses.replace(point, bracket=detection.bracket, branch_index=detection.index)
+
+
 def _predicted_flip(map_, parameter, fixed, flips, period, dps):
     """Locate the next flip from the Feigenbaum prediction (needs at least two flips)."""
     p1, p0 = flips[-1].value, flips[-2].value
@@ -308,7 +325,11 @@ def _predicted_flip(map_, parameter, fixed, flips, period, dps):
         return BifurcationPoint(kind="flip", parameter=parameter, status="not-located", digits=0,
                                 bracket=(float(p1), float(predicted)), period=period, map=map_,
                                 parameters=dict(fixed), message=str(exc))
-    return locate_flip(map_, parameter, fixed, orbit, float(predicted), dps=dps)
+    from .bifurcation.longperiod import polish_orbit
+
+    orbit, _ = polish_orbit(map_, parameter, fixed, orbit, float(seed_value))
+    # Newton from the orbit at the seed value: the flip's branch is followed from inside its window
+    return locate_flip(map_, parameter, fixed, orbit, float(seed_value), dps=dps)
 
 
 def _alpha(map_, parameter, fixed, flips):

@@ -38,7 +38,7 @@ from ..precision import measure, refine, revealed_bits
 from .derivatives import direction_values, directional_function
 from .point import BifurcationPoint
 
-__all__ = ["locate_flip", "orbit_arrays"]
+__all__ = ["locate_flip", "orbit_arrays", "polish_orbit"]
 
 
 def _batch(ctx, function, key, X, values):
@@ -191,6 +191,63 @@ def _step_scalar(ctx, data, X, p, values, F, A, Fp):
     return (X_new, p_new), correction, scale
 
 
+def _merit(ctx, data, z):
+    """max |F(x_j) - x_{j+1}| + |mu + 1| for the multiplier nearest -1 (float64): how far from a flip."""
+    X, p = z
+    values = {name: ctx.number(v) for name, v in data["fixed"].items()}
+    values[data["parameter"]] = float(p)
+    try:
+        F, A, _ = orbit_arrays(ctx, data["map"], data["parameter"], values, np.asarray(X, dtype=float))
+    except EvaluationError:
+        return math.inf
+    M = np.eye(data["n"])
+    for Aj in A:
+        M = Aj @ M
+    with np.errstate(all="ignore"):
+        residual = float(np.max(np.abs(F - np.roll(X, -1, axis=0))))
+        flip = float(np.min(np.abs(np.linalg.eigvals(M) + 1))) if np.all(np.isfinite(M)) else math.inf
+    total = residual + flip
+    return total if math.isfinite(total) else math.inf
+
+
+def _damped_step(ctx, data, z, merit):
+    """A float64 Newton step, halved while it does not decrease the merit (up to 12 times)."""
+    new, correction, scale = _step(ctx, data, z)
+    for _ in range(12):
+        trial = _merit(ctx, data, new)
+        if trial < merit or merit < 1e-12:
+            return new, correction, scale, trial
+        new = ((z[0] + new[0]) / 2, (z[1] + new[1]) / 2)
+        correction /= 2
+    return new, correction, scale, _merit(ctx, data, new)
+
+
+def polish_orbit(map_, parameter, fixed, orbit, value, iterations=20):
+    """Float64 Newton for the period-P orbit at a fixed parameter value (condensed, minimum-norm steps).
+
+    Returns the polished orbit (P, n) and its residual (max norm).
+    """
+    ctx = Float64()
+    X = np.array(orbit, dtype=float)
+    P, n = X.shape
+    values = {name: ctx.number(v) for name, v in fixed.items()}
+    values[parameter] = float(value)
+    residual = math.inf
+    for _ in range(iterations):
+        F, A, _ = orbit_arrays(ctx, map_, parameter, values, X)
+        r = F - np.roll(X, -1, axis=0)
+        residual = float(np.max(np.abs(r)))
+        if residual <= 1e-14 * max(1.0, float(np.max(np.abs(X)))):
+            break
+        R, c = [np.eye(n)], [np.zeros(n)]
+        for j in range(P):
+            R.append(A[j] @ R[-1])
+            c.append(A[j] @ c[-1] + r[j])
+        d0 = np.linalg.lstsq(np.eye(n) - R[P], c[P], rcond=1e-10)[0]
+        X = X + np.array([R[j] @ d0 + c[j] for j in range(P)])
+    return X, residual
+
+
 def _auxiliary(map_, parameter, fixed, X, p, manifold_tolerance=1e-9):
     """Bordering vectors v, w of M + I, and slack/section bases when the orbit is on a manifold (float64)."""
     ctx = Float64()
@@ -201,8 +258,15 @@ def _auxiliary(map_, parameter, fixed, X, p, manifold_tolerance=1e-9):
     M = np.eye(n)
     for Aj in A:
         M = Aj @ M
-    u, _, vt = np.linalg.svd(M + np.eye(n))
-    aux = {"v": vt[-1], "w": u[:, -1], "section": None, "slack": None}
+    # border with the right and left eigenvectors of the multiplier nearest -1: they become the null vectors
+    # at the flip, so g ~ -(mu + 1) stays smooth on the way there (singular vectors of M + I far from the
+    # flip would give g a pole in between)
+    values_r, vectors_r = np.linalg.eig(M)
+    values_l, vectors_l = np.linalg.eig(M.T)
+    i = int(np.argmin(np.abs(values_r + 1)))
+    j = int(np.argmin(np.abs(values_l - values_r[i])))
+    v, w = np.real(vectors_r[:, i]), np.real(vectors_l[:, j])
+    aux = {"v": v / np.linalg.norm(v), "w": w / np.linalg.norm(w), "section": None, "slack": None}
     uu, sv, vvt = np.linalg.svd(np.eye(n) - M)
     m = int(np.sum(sv <= manifold_tolerance * max(1.0, sv[0])))
     if m:
@@ -245,8 +309,11 @@ def locate_flip(map_, parameter, fixed, orbit, value, dps=50, max_float_iteratio
         z, ctx = (X, float(value)), Float64()
         correction, scale = math.inf, 1.0
         previous = math.inf
+        merit = _merit(ctx, data, z)
         for _ in range(max_float_iterations):
-            z, correction, scale = _step(ctx, data, z)
+            z, correction, scale, merit = _damped_step(ctx, data, z, merit)
+            if merit > 1e-4:  # far from the flip: re-border at the new point (near it, keep g fixed: quadratic)
+                data["aux"] = aux = _auxiliary(map_, parameter, fixed, z[0], z[1])
             # converged, or stagnating at the level float64 can reach on this (long) orbit
             if correction <= 1e-13 * scale or (correction <= 1e-8 * scale and correction > previous / 4):
                 break

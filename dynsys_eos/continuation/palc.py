@@ -27,6 +27,7 @@ import numpy as np
 
 from ..arith import Float64
 from ..errors import ContinuationError, EvaluationError
+from ..functions import FULL_JACOBIAN_MAX
 from ..linalg import matmul_chain
 from .branch import Branch, BranchPoint
 from .options import ContinuationOptions, PALC
@@ -49,23 +50,28 @@ class OrbitSystem:
         return self.compiled.bind({**self.fixed, self.problem.parameter: float(p)})
 
     def evaluate(self, z):
-        """(G, J, [DF(x_i)]) at z; J has shape (k n, k n + 1)."""
+        """(G, J, [DF(x_i)]) at z; J has shape (k n, k n + 1).  The map is evaluated at all k points at once."""
+        from ..bifurcation.longperiod import orbit_arrays  # the vectorized evaluation along an orbit
+
         k, n = self.k, self.n
         X, p = z[:-1].reshape(k, n), z[-1]
-        bound = self.bound(p)
-        G = np.empty(k * n)
+        values = {**self.fixed, self.problem.parameter: float(p)}
+        if n <= FULL_JACOBIAN_MAX:
+            F, A, Fp = orbit_arrays(Float64(), self.problem.map, self.problem.parameter, values, X)
+        else:
+            bound = self.bound(p)
+            pairs = [bound.value_and_jacobian(x) for x in X]
+            F, A = np.array([f for f, _ in pairs]), np.array([a for _, a in pairs])
+            Fp = np.array([bound.parameter_derivative(x, self.problem.parameter) for x in X])
+        G = (F - np.roll(X, -1, axis=0)).ravel()
         J = np.zeros((k * n, k * n + 1))
-        jacobians = []
         for i in range(k):
-            F, A = bound.value_and_jacobian(X[i])
             rows = slice(i * n, (i + 1) * n)
             nxt = (i + 1) % k
-            G[rows] = F - X[nxt]
-            J[rows, i * n:(i + 1) * n] += A
+            J[rows, i * n:(i + 1) * n] += A[i]
             J[rows, nxt * n:(nxt + 1) * n] -= np.eye(n)
-            J[rows, -1] = bound.parameter_derivative(X[i], self.problem.parameter)
-            jacobians.append(A)
-        return G, J, jacobians
+            J[rows, -1] = Fp[i]
+        return G, J, list(A)
 
     def monodromy(self, jacobians):
         return matmul_chain(Float64(), jacobians)
