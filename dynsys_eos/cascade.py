@@ -238,7 +238,8 @@ def follow_period_doubling(problem, options=None, progress=None):
     options = options or CascadeOptions()
     start = time.perf_counter()
     map_, parameter, fixed = problem.map, problem.parameter, dict(problem.parameters)
-    cont = ContinuationOptions(p_min=options.p_min, p_max=options.p_max, direction=options.direction, max_steps=3000)
+    cont = ContinuationOptions(p_min=options.p_min, p_max=options.p_max, direction=options.direction, max_steps=3000,
+                               stop_at=("flip",))
     graph = BifurcationGraph()
     flips, errors = [], []
     status, message = "complete", ""

@@ -1,6 +1,6 @@
 """The ``dynsys-eos`` command.
 
-Subcommands: ``analyze`` (the main job), ``models``, ``orbit``, ``threshold``, ``continue``.
+Subcommands: ``analyze`` (the main job), ``models``, ``orbit``, ``threshold``, ``continue``, ``cascade``.
 Every subcommand takes ``--json``; numbers in JSON are decimal strings
 carrying exactly the digits achieved.  A user's mistake ends with one line
 ``dynsys-eos: error: ...`` on stderr and exit status 2; a numerical method
@@ -419,6 +419,70 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
+def estimate_json(estimate):
+    if estimate is None:
+        return None
+    digits = max(estimate.digits + 2, 3)
+    return {"value": decimal(estimate.value, digits), "error": decimal(estimate.error, 3), "digits": estimate.digits}
+
+
+def cmd_cascade(args):
+    from .cascade import CascadeOptions, follow_period_doubling
+    from .continuation import ContinuationProblem
+    from .values import exact_value
+
+    _check_writable("--plot", args.plot)
+    map_ = resolve_map(args)
+    if args.vary not in map_.parameter_names:
+        raise ParameterError(f"cannot vary {args.vary!r}: valid parameters are {', '.join(map_.parameter_names)}")
+    start = exact_value(args.start, "--start") if args.start is not None else map_.parameter_values()[args.vary]
+    stop = exact_value(args.stop, "--to") if args.stop is not None else None
+    direction = "backward" if stop is not None and stop < start else "forward"
+    low, high = (None, None) if stop is None else sorted([float(start), float(stop)])
+    options = CascadeOptions(flips=args.flips, dps=args.dps, max_seconds=args.max_seconds, p_min=low, p_max=high,
+                             direction=direction)
+    guess = _guess(args, map_)
+    model = getattr(map_, "model", None)
+    if args.guess is None and args.period == 1 and model is not None and model.flattest_minimum() is not None:
+        guess = model.flattest_minimum() + ([0] * len(model.flattest_minimum()) if map_.rule == "hb" else [])
+    problem = ContinuationProblem.from_guess(map_, args.period, args.vary, guess, {args.vary: start})
+
+    def progress(flip):
+        if not args.json:
+            print(f"  flip {len(seen) + 1}: period {flip.period:>6d} at {args.vary} = {_short(flip.value, flip.digits)}"
+                  f"  ({flip.digits} digits, {flip.seconds:.2f} s, {flip.how})", file=sys.stderr, flush=True)
+        seen.append(flip)
+
+    seen = []
+    cascade = follow_period_doubling(problem, options, progress)
+    if args.plot:
+        from .plot import cascade_diagram
+
+        cascade_diagram(cascade, path=args.plot)
+    if args.json:
+        return {
+            "model": map_.name, "parameter": args.vary, "status": cascade.status, "message": cascade.message,
+            "flips": [{"period": f.period, "value": decimal(f.value, f.digits), "digits": f.digits} for f in cascade.flips],
+            "ratios": [decimal(r.value, max(r.digits, 1)) for r in cascade.ratios],
+            "ratio_digits": [r.digits for r in cascade.ratios],
+            "delta": estimate_json(cascade.delta), "accumulation": estimate_json(cascade.accumulation),
+            "alpha": estimate_json(cascade.alpha), "seconds": round(cascade.seconds, 3),
+        }, cascade.success
+    lines = [f"{map_.name}: period-doubling cascade in {args.vary} from {_exact_text(start)}: {cascade.status}, "
+             f"{len(cascade.flips)} flips in {cascade.seconds:.1f} s" + ("" if cascade.success else f" ({cascade.message})")]
+    lines.append(f"  {'k':>3s} {'period':>7s}  {args.vary + ' (flip)':30s} {'digits':>6s}   delta_k")
+    for i, f in enumerate(cascade.flips):
+        ratio = cascade.ratios[i - 1] if 1 <= i <= len(cascade.ratios) else None
+        ratio_text = f"{_short(ratio.value, min(max(ratio.digits, 1), 16))} ({ratio.digits} digits)" if ratio else ""
+        lines.append(f"  {i + 1:>3d} {f.period:>7d}  {_short(f.value, min(f.digits, 26)):30s} {f.digits:>6d}   {ratio_text}")
+    for name, estimate in (("delta", cascade.delta), ("accumulation", cascade.accumulation), ("alpha", cascade.alpha)):
+        if estimate is not None:
+            lines.append(f"  {name:12s} = {estimate.format()}  ({estimate.digits} digits by the estimate)")
+    if args.plot:
+        lines.append(f"  figure written to {args.plot}")
+    return "\n".join(lines), cascade.success
+
+
 def build_parser():
     parser = _Parser(
         prog="dynsys-eos",
@@ -457,6 +521,18 @@ def build_parser():
     p.add_argument("--plot", metavar="FILE.png", help="write a bifurcation diagram (needs the plot extra)")
     p.add_argument("--graph", metavar="FILE.json", help="write the branch and its points as a BifurcationGraph (JSON)")
     p.set_defaults(run=cmd_continue)
+
+    p = sub.add_parser("cascade", help="follow a period-doubling cascade: flips, Feigenbaum ratios, accumulation point")
+    _model_arguments(p)
+    p.add_argument("--period", type=int, default=1, help="period of the starting orbit (default 1)")
+    p.add_argument("--vary", required=True, metavar="NAME", help="the parameter to vary (lr, r, a, ...)")
+    p.add_argument("--start", metavar="VALUE", help="parameter value to start at (default: the model's value)")
+    p.add_argument("--to", dest="stop", metavar="VALUE", help="bound on the parameter (its side sets the direction)")
+    p.add_argument("--guess", metavar="V1,V2,...", help="a state near the starting orbit")
+    p.add_argument("--flips", type=int, default=12, help="how many flips to locate (default 12)")
+    p.add_argument("--max-seconds", type=float, default=None, help="stop after this many seconds")
+    p.add_argument("--plot", metavar="FILE.png", help="write the orbit diagram with the flips marked")
+    p.set_defaults(run=cmd_cascade)
 
     p = sub.add_parser("threshold", help="the critical learning rate 2/lambda_max at a minimum")
     _model_arguments(p)

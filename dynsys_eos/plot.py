@@ -355,3 +355,60 @@ def multipliers_plot(branch, ax=None, path=None):
     bottom.set_xlabel(record["parameter"])
     top.set_title(f"Multipliers along the period-{record['period']} branch of the {record['model']} map")
     return _save(figure, path)
+
+
+def cascade_diagram(cascade, coordinate=0, ax=None, path=None, samples=600, transient=2000, shown=200):
+    """Orbit diagram (the attractor against the parameter) with the located flips of a cascade marked.
+
+    The attractor is sampled in float64 on a grid from a little before the
+    first flip to a little past the accumulation point: ``transient``
+    iterates are dropped, the next ``shown`` are drawn.  The map is
+    evaluated on the whole grid at once (the compiled map is vectorized over
+    parameter values).
+    """
+    from .arith import Float64
+
+    problem = cascade.problem
+    map_, parameter = problem.map, problem.parameter
+    if not cascade.flips:
+        raise ParameterError("the cascade has no located flip to draw")
+    names = list(map_.state_names)
+    index = coordinate if isinstance(coordinate, int) else names.index(coordinate)
+    first = float(cascade.flips[0].value)
+    last = float(cascade.accumulation.value) if cascade.accumulation is not None else float(cascade.flips[-1].value)
+    margin = 0.15 * abs(last - first) or 0.1
+    low, high = sorted([first - margin, last + margin])
+    grid = np.linspace(low, high, samples)
+    values = {name: Float64().number(v) for name, v in problem.parameters.items()}
+    values[parameter] = grid
+    bound = map_.function.compile(Float64()).bind(values)
+    x = np.tile(np.asarray(problem.start[0], dtype=float).reshape(-1, 1), (1, samples))
+    program = map_.function.program("value").bind(Float64())  # raw and vectorized: NaN marks escaped points
+    with np.errstate(all="ignore"):
+        for _ in range(transient):
+            x = np.array(program(list(x), bound.parameters))
+        trace = []
+        for _ in range(shown):
+            x = np.array(program(list(x), bound.parameters))
+            trace.append(x[index].copy())
+    figure, axes = (ax.figure, [ax]) if ax is not None else _new_figure((9, 5.5))
+    axis = axes[0]
+    trace = np.array(trace)
+    finite = np.isfinite(trace)
+    axis.plot(np.broadcast_to(grid, trace.shape)[finite], trace[finite], ",", color="0.25", alpha=0.6)
+    for flip in cascade.flips:
+        xs = [float(p[index]) for p in flip.point.orbit]
+        axis.plot([float(flip.value)] * len(xs), xs, "o", color="tab:red", markersize=3)
+        axis.axvline(float(flip.value), color="tab:red", linewidth=0.5, alpha=0.5)
+    if cascade.accumulation is not None:
+        axis.axvline(last, color="tab:blue", linestyle="--", linewidth=1,
+                     label=f"accumulation {parameter} = {cascade.accumulation.format(12)}")
+    axis.plot([], [], "o", color="tab:red", markersize=3, label="located flips (critical orbit points)")
+    axis.set_xlabel(parameter)
+    axis.set_ylabel(names[index])
+    title = f"Period-doubling cascade of {map_.name} in {parameter}"
+    if cascade.delta is not None:
+        title += f": delta = {cascade.delta.format(10)}"
+    axis.set_title(title)
+    axis.legend(loc="best", fontsize=8)
+    return _save(figure, path)

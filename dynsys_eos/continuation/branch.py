@@ -14,6 +14,7 @@ STATUSES = {
     "left-domain": "the map could not be evaluated (NaN, overflow, leaving its real domain)",
     "step-too-small": "the corrector failed down to the smallest step",
     "not-run": "this direction was not asked for",
+    "found": "a bifurcation of a kind in options.stop_at was detected",
 }
 
 

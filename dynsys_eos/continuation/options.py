@@ -70,6 +70,10 @@ class ContinuationOptions:
         Evaluate the test functions and record bifurcations between points.
     manifold_tolerance : float
         Relative singular value below which a direction counts as null.
+    stop_at : tuple of str
+        Stop a direction (status ``"found"``) as soon as a bifurcation of one
+        of these kinds (``"flip"``, ``"fold"``, ``"ns"``, ``"branch"``) is
+        detected, a few points past it.
     """
 
     ds: float = 0.01
@@ -84,6 +88,7 @@ class ContinuationOptions:
     max_norm: float = 1e6
     detect: bool = True
     manifold_tolerance: float = 1e-8
+    stop_at: tuple = ()
 
     def __post_init__(self):
         for name in ("ds", "ds_min", "ds_max", "tolerance", "max_norm"):
@@ -102,3 +107,6 @@ class ContinuationOptions:
             raise ParameterError(f"max_newton must be a positive integer, got {self.max_newton!r}")
         if not 0 < self.manifold_tolerance < 1:
             raise ParameterError(f"manifold_tolerance must lie in (0, 1), got {self.manifold_tolerance}")
+        unknown = set(self.stop_at) - {"flip", "fold", "ns", "branch"}
+        if isinstance(self.stop_at, str) or unknown:
+            raise ParameterError(f"stop_at must be a tuple of kinds among flip, fold, ns, branch; got {self.stop_at!r}")

@@ -137,7 +137,7 @@ def _point(system, z, tangent, manifold_dimension):
                        unstable_count=unstable, tangent_parameter=float(tangent[-1]))
 
 
-def _run(system, z0, tangent0, sign, options):
+def _run(system, z0, tangent0, sign, options, start_point=None):
     """Continue in one direction; returns (points after the start, status)."""
     tangent = sign * tangent0
     z, ds = z0, options.ds
@@ -178,6 +178,11 @@ def _run(system, z0, tangent0, sign, options):
         tangent, manifold = _tangent(J, tangent, options.manifold_tolerance)
         points.append(_point(system, z_new, tangent, manifold))
         z = z_new
+        if options.stop_at and len(points) >= 3:  # two more points past it, so the fold/branch test can look around
+            recent = [start_point] + points if len(points) < 4 else points[-4:]
+            if any(d.kind in options.stop_at for i in range(len(recent) - 3, len(recent) - 2)
+                   for d in detect_between(recent, i)):
+                return points, "found"
         ds = min(ds * 1.5, options.ds_max) if iterations <= 3 else max(ds * 0.7, options.ds_min)
     return points, "max-steps"
 
@@ -219,9 +224,9 @@ def continue_branch(problem, algorithm=None, options=None):
     status = {"backward": "not-run", "forward": "not-run"}
     forward, backward = [], []
     if options.direction in ("both", "backward"):
-        backward, status["backward"] = _run(system, start, tangent, -1.0, options)
+        backward, status["backward"] = _run(system, start, tangent, -1.0, options, start_point)
     if options.direction in ("both", "forward"):
-        forward, status["forward"] = _run(system, start, tangent, 1.0, options)
+        forward, status["forward"] = _run(system, start, tangent, 1.0, options, start_point)
     points = tuple(reversed(backward)) + (start_point,) + tuple(forward)
     detections = tuple(d for i in range(len(points) - 1) for d in detect_between(points, i)) if options.detect else ()
     kinds = ", ".join(f"{d.kind} near {problem.parameter} = {0.5 * (d.bracket[0] + d.bracket[1]):.6g}" for d in detections)
