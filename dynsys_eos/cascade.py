@@ -300,7 +300,10 @@ def follow_period_doubling(problem, options=None, progress=None):
 def _locate_on_branch(branch, detection, dps):
     """Dense location for short orbits; the condensed (linear in the period) one beyond."""
     problem = branch.problem
-    if problem.period * problem.map.dimension <= 16:
+    size = problem.period * problem.map.dimension
+    if size <= 16 or (branch.manifold_dimension and size <= 160):
+        # on a manifold of orbits the dense system with slack and section is the robust one (its cost grows
+        # as size^3, so only up to moderate periods)
         return locate(branch, detection, dps=dps)
     a, b = branch.points[detection.index], branch.points[detection.index + 1]
     fa, fb = (min(abs(complex(m) + 1) for m in pt.multipliers) for pt in (a, b))
