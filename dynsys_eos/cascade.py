@@ -152,7 +152,22 @@ def analyze_flips(values, errors):
         Tuples of :class:`Estimate` (delta and accumulation None when fewer
         than 3 flips).
     """
+    with mpmath.workdps(_working_digits(errors)):
+        return _analyze(list(values), list(errors))
+
+
+def _working_digits(errors):
+    """Enough digits for the analysis whatever precision is active: 20 more than the smallest error shows."""
+    tiny = [e for e in errors if e != 0]
+    shown = max((-int(mpmath.floor(mpmath.log10(abs(e))))) for e in tiny) if tiny else 15
+    return max(30, shown + 20, mpmath.mp.dps)  # never below the precision the caller works at
+
+
+def _analyze(values, errors):
     n = len(values)
+    for k in range(1, n):
+        if values[k] == values[k - 1]:
+            raise ParameterError(f"flips {k} and {k + 1} have the same value {values[k]}: not a cascade")
     ratios = []
     for k in range(1, n - 1):
         a, b, c = values[k - 1], values[k], values[k + 1]
@@ -171,7 +186,10 @@ def analyze_flips(values, errors):
             denominator = d2 - 2 * d1 + d0
             aitken.append(d2 - (d2 - d1) ** 2 / denominator if denominator != 0 else d2)
         best = aitken[-1]
-        spread = abs(aitken[-1] - aitken[-2]) if len(aitken) >= 2 else abs(aitken[-1] - deltas[-1])
+        if len(aitken) >= 2:
+            spread = abs(aitken[-1] - aitken[-2])
+        else:  # one extrapolation cannot show its own error: the ratios' last change bounds it
+            spread = max(abs(aitken[-1] - deltas[-1]), abs(deltas[-1] - deltas[-2]))
     else:
         best, spread = deltas[-1], abs(deltas[-1] - deltas[-2]) if len(deltas) >= 2 else abs(deltas[-1])
     delta_error = spread + ratio_error
@@ -202,7 +220,11 @@ def _seed_orbit(map_, parameter, fixed, x0, value, period):
     ctx = Float64()
     values = {name: ctx.number(v) for name, v in fixed.items()}
     values[parameter] = float(value)
-    x = _iterate(map_, values, x0, 8 * period)
+    x = list(x0)
+    for _ in range(64):  # period by period until the iterates repeat after one period
+        previous, x = x, _iterate(map_, values, x, period)
+        if max(abs(a - b) for a, b in zip(x, previous)) <= 1e-9 * max(1.0, max(abs(v) for v in x)):
+            break
     orbit = [x]
     for _ in range(period - 1):
         orbit.append(_iterate(map_, values, orbit[-1], 1))
