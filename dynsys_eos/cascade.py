@@ -180,16 +180,7 @@ def _analyze(values, errors):
     deltas = [r.value for r in ratios]
     ratio_error = ratios[-1].error
     if len(deltas) >= 3:
-        aitken = []
-        for i in range(2, len(deltas)):
-            d0, d1, d2 = deltas[i - 2], deltas[i - 1], deltas[i]
-            denominator = d2 - 2 * d1 + d0
-            aitken.append(d2 - (d2 - d1) ** 2 / denominator if denominator != 0 else d2)
-        best = aitken[-1]
-        if len(aitken) >= 2:
-            spread = abs(aitken[-1] - aitken[-2])
-        else:  # one extrapolation cannot show its own error: the ratios' last change bounds it
-            spread = max(abs(aitken[-1] - deltas[-1]), abs(deltas[-1] - deltas[-2]))
+        best, spread = _extrapolate(deltas)
     else:
         best, spread = deltas[-1], abs(deltas[-1] - deltas[-2]) if len(deltas) >= 2 else abs(deltas[-1])
     delta_error = spread + ratio_error
@@ -200,6 +191,22 @@ def _analyze(values, errors):
     acc_error = change + last_step * delta_error / (best - 1) ** 2 + errors[-1]
     accumulation = Estimate(estimates[-1], acc_error, _digits_of(acc_error, estimates[-1]))
     return tuple(ratios), delta, accumulation
+
+
+def _extrapolate(sequence):
+    """Aitken's delta-squared limit of a sequence (>= 3 terms) and an error estimate.
+
+    The error is the spread of the last two extrapolations; with only one,
+    which cannot show its own error, the sequence's last change bounds it.
+    """
+    limits = []
+    for i in range(2, len(sequence)):
+        a, b, c = sequence[i - 2], sequence[i - 1], sequence[i]
+        denominator = c - 2 * b + a
+        limits.append(c - (c - b) ** 2 / denominator if denominator != 0 else c)
+    if len(limits) >= 2:
+        return limits[-1], abs(limits[-1] - limits[-2])
+    return limits[-1], max(abs(limits[-1] - sequence[-1]), abs(sequence[-1] - sequence[-2]))
 
 
 def _iterate(map_, values, x, steps):
@@ -389,13 +396,7 @@ def _alpha(map_, parameter, fixed, flips):
         ratios.append(a / b)
     if len(ratios) < 3:
         return None
-    values = []
-    for i in range(2, len(ratios)):
-        r0, r1, r2 = ratios[i - 2], ratios[i - 1], ratios[i]
-        denominator = r2 - 2 * r1 + r0
-        values.append(r2 - (r2 - r1) ** 2 / denominator if denominator != 0 else r2)
-    best = values[-1]
-    error = abs(values[-1] - values[-2]) if len(values) >= 2 else abs(ratios[-1] - ratios[-2])
+    best, error = _extrapolate(ratios)
     return Estimate(best, error, _digits_of(error, best))
 
 
