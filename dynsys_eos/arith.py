@@ -61,6 +61,22 @@ def bits_to_dps(bits):
 _UNARY = ("exp", "log", "sin", "cos", "tan", "sinh", "cosh", "tanh", "atan", "asin", "acos", "sqrt")
 
 
+def _elementwise(function):
+    """``function`` applied entry by entry when given a numpy array (scalar libraries refuse arrays)."""
+    vectorized = np.frompyfunc(function, 1, 1)
+
+    def apply(value):
+        return vectorized(value) if isinstance(value, np.ndarray) else function(value)
+
+    return apply
+
+
+def _elementwise_all(namespace, names):
+    for name in names:
+        namespace[name] = _elementwise(namespace[name])
+    return namespace
+
+
 class ArithmeticContext:
     """Interface of an arithmetic context (see the module docstring).
 
@@ -269,7 +285,7 @@ class MP(ArithmeticContext):
             _pi=lambda: +mpmath.mp.pi,
             _e=lambda: +mpmath.mp.e,
         )
-        return ns
+        return _elementwise_all(ns, _UNARY + ("sign",))
 
 
 @dataclass(frozen=True, repr=False)
@@ -322,9 +338,10 @@ class MPFR(ArithmeticContext):
     def namespace(self):
         ns = {name: getattr(gmpy2, name) for name in _UNARY}
         mpfr = gmpy2.mpfr
-        ns.update(pow_=lambda a, b: mpfr(a) ** b, abs_=abs, sign=lambda a: mpfr(gmpy2.sign(a)),
-                  _q=lambda p, q: mpfr(p) / q, _pi=gmpy2.const_pi, _e=lambda: gmpy2.exp(1))
-        return ns
+        ns.update(pow_=lambda a, b: a ** b if isinstance(a, np.ndarray) else mpfr(a) ** b, abs_=abs,
+                  sign=lambda a: mpfr(gmpy2.sign(a)), _q=lambda p, q: mpfr(p) / q, _pi=gmpy2.const_pi,
+                  _e=lambda: gmpy2.exp(1))
+        return _elementwise_all(ns, _UNARY + ("sign",))
 
 
 def fast_mp(prec):

@@ -124,7 +124,7 @@ class Cascade:
     """A followed cascade: flips, ratios, estimates of delta, the accumulation point and alpha, provenance."""
 
     success: bool
-    status: str  # "complete", "time-limit", "not-located", "no-flip"
+    status: str  # "complete", "low-precision", "time-limit", "not-located", "no-flip"
     message: str
     problem: object = field(repr=False)
     options: CascadeOptions = field(repr=False)
@@ -291,7 +291,8 @@ def follow_period_doubling(problem, options=None, progress=None):
         if branch is not None and by_continuation(period):
             detected = [d for d in branch.detections if d.kind == "flip"]
             if not detected:
-                status, message = "no-flip", f"no flip found on the period-{period} branch ({branch.message})"
+                hint = " (is the start already past the first flip? start before it)" if not flips else ""
+                status, message = "no-flip", f"no flip found on the period-{period} branch ({branch.message}){hint}"
                 break
             point = _locate_on_branch(branch, detected[0], work_dps)
             how = "continuation"
@@ -319,6 +320,11 @@ def follow_period_doubling(problem, options=None, progress=None):
     with mpmath.workdps(options.dps + 40):
         ratios, delta, accumulation = analyze_flips([f.value for f in flips], errors)
         alpha = _alpha(map_, parameter, fixed, flips)
+    short = [f for f in flips if f.digits < options.dps]
+    if status == "complete" and short:
+        status = "low-precision"
+        message = (f"{len(flips)} flips located; {len(short)} with fewer digits than the {options.dps} asked "
+                   f"(periods {', '.join(str(f.period) for f in short)})")
     if not message:
         message = f"{len(flips)} flips located"
     return Cascade(success=status == "complete", status=status, message=message, problem=problem, options=options,
