@@ -16,3 +16,19 @@ def environment(args, repeats):
     return (f"python {platform.python_version()}, numpy {numpy.__version__}, sympy {sympy.__version__}, "
             f"mpmath {mpmath.__version__} (backend {mpmath.libmp.BACKEND}); {os.cpu_count()} CPUs, "
             f"load average {load}; mode {'quick' if args.quick else 'full'}; repeats {repeats}")
+
+
+def seconds_text(seconds):
+    """A duration for the tables: us, ms or s."""
+    if seconds is None:
+        return "-"
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f} us"
+    if seconds < 1:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds:.2f} s"
+
+
+def repeats_text(values):
+    """Every repeat of a timing, so the spread is visible."""
+    return "[" + ", ".join(seconds_text(v) for v in values) + "]"

@@ -66,7 +66,7 @@ if ROOT not in sys.path:
 import mpmath  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _environment import environment  # noqa: E402
+from _environment import environment, repeats_text, seconds_text  # noqa: E402
 
 # literature values (delta, alpha: 30 decimals; r_inf: OEIS A098587, checked below against the 20 decimals
 # usually quoted, 3.56994567187094490184)
@@ -278,18 +278,7 @@ def gd_one_thread(name, repeats, timeout=300):
 # table helpers
 # --------------------------------------------------------------------------------------
 
-def _s(seconds):
-    if seconds is None:
-        return "-"
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.0f} us"
-    if seconds < 1:
-        return f"{seconds * 1e3:.1f} ms"
-    return f"{seconds:.2f} s"
-
-
-def _repeats(values):
-    return "[" + ", ".join(_s(v) for v in values) + "]"
+_s, _repeats = seconds_text, repeats_text
 
 
 def _fit(periods, times):

@@ -60,7 +60,7 @@ if ROOT not in sys.path:
 import mpmath  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _environment import environment  # noqa: E402
+from _environment import environment, repeats_text, seconds_text  # noqa: E402
 
 P_MIN, P_MAX = 2.8, 3.566
 LEVELS = 4                      # flips r1..r4: periods 1, 2, 4, 8
@@ -304,18 +304,7 @@ def probe_pydstool(path):
 # table
 # --------------------------------------------------------------------------------------
 
-def _s(seconds):
-    if seconds is None:
-        return "-"
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.0f} us"
-    if seconds < 1:
-        return f"{seconds * 1e3:.1f} ms"
-    return f"{seconds:.2f} s"
-
-
-def _repeats(values):
-    return "[" + ", ".join(_s(v) for v in values) + "]"
+_s, _repeats = seconds_text, repeats_text
 
 
 def _err(error, ref_dps):
