@@ -43,6 +43,7 @@ from .arith import Float64
 from .bifurcation import locate, switch
 from .bifurcation.longperiod import locate_flip
 from .continuation import ContinuationOptions, continue_branch
+from .continuation.palc import one_blas_thread
 from .continuation.branch import Branch, BranchPoint
 from .continuation.problem import ContinuationProblem
 from .errors import EvaluationError, ParameterError
@@ -265,6 +266,11 @@ def follow_period_doubling(problem, options=None, progress=None):
         Failure to find or locate a flip ends the cascade with a status; it is not raised.
     """
     options = options or CascadeOptions()
+    with one_blas_thread():  # many small dense problems: BLAS threads only add overhead
+        return _follow(problem, options, progress)
+
+
+def _follow(problem, options, progress):
     start = time.perf_counter()
     map_, parameter, fixed = problem.map, problem.parameter, dict(problem.parameters)
     cont = ContinuationOptions(p_min=options.p_min, p_max=options.p_max, direction=options.direction, max_steps=3000,
