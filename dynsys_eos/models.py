@@ -302,7 +302,7 @@ def build_model(name, rule="gd", **parameters):
         A key of :data:`CATALOGUE`.
     rule : str
         Update rule for loss models (``gd``, ``ngd``, ``sqrt``, ``hb``);
-        ignored... no: an error for raw maps unless ``"gd"`` (the default).
+        for a raw map (logistic, henon) any rule other than the default is an error.
     **parameters
         Structural parameters and default values of numeric parameters.
 
