@@ -397,7 +397,8 @@ def _alpha(map_, parameter, fixed, flips):
             ctx = MP(prec=flip.point.precision_bits)
             with ctx.scope():
                 bound = map_.bind(ctx, {**fixed, parameter: flip.value})
-                critical = _critical_point(ctx, bound, min(xs, key=lambda v: abs(bound.jacobian(ctx.array([v]))[0, 0])))
+                start = min(xs, key=lambda v: abs(bound.jacobian(ctx.array([v]))[0, 0]))
+                critical = _critical_point(ctx, map_, {**fixed, parameter: flip.value}, start)
                 if critical is None:
                     return None
                 i = min(range(len(xs)), key=lambda j: abs(xs[j] - critical))
@@ -412,17 +413,17 @@ def _alpha(map_, parameter, fixed, flips):
     return Estimate(best, error, _digits_of(error, best))
 
 
-def _critical_point(ctx, bound, guess):
-    """x_c with F'(x_c) = 0 near ``guess`` (Newton with the second derivative by a jvp of the Jacobian)."""
+def _critical_point(ctx, map_, values, guess):
+    """x_c with F'(x_c) = 0 near ``guess``: Newton with the exact F'' (the Jacobian of x -> F'(x) * 1)."""
+    from .bifurcation.derivatives import directional_function
+
+    derivative = directional_function(map_).compile(ctx).bind({**values, "_b0": 1})
     x = ctx.number(guess)
     for _ in range(60):
-        h = mpmath.mpf(2) ** (-ctx.prec // 2)
-        d0 = bound.jacobian(ctx.array([x]))[0, 0]
-        d1 = bound.jacobian(ctx.array([x + h]))[0, 0]
-        slope = (d1 - d0) / h
-        if slope == 0:
+        first, second = derivative.value_and_jacobian(ctx.array([x]))
+        if second[0, 0] == 0:
             return None
-        step = d0 / slope
+        step = first[0] / second[0, 0]
         x -= step
         if abs(step) <= mpmath.mpf(2) ** (-ctx.prec + 8):
             return x
