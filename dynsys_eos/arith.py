@@ -187,7 +187,7 @@ def _exact_to_mpf(value, prec):
         return mpmath.mpf(float(value))
     if isinstance(value, str):
         return mpmath.mpf(value)
-    value = sympy.sympify(value)
+    value = sympy.sympify(value, strict=True)  # strings were handled above: no parsing here
     if value.is_Rational:
         return mpmath.mpf(int(value.p)) / int(value.q)
     evaluated = value.evalf(bits_to_dps(prec) + 10)
@@ -408,7 +408,7 @@ class Ball(ArithmeticContext):
                 return flint.arb(int(value))
             if isinstance(value, str):
                 return flint.arb(value)
-            value = sympy.sympify(value)
+            value = sympy.sympify(value, strict=True)  # strings were handled above
             if value.is_Rational:
                 return flint.arb(int(value.p)) / int(value.q)
         else:
@@ -418,7 +418,7 @@ class Ball(ArithmeticContext):
                 return mpmath.iv.mpf(int(value))
             if isinstance(value, str):
                 return mpmath.iv.mpf(value)
-            value = sympy.sympify(value)
+            value = sympy.sympify(value, strict=True)  # strings were handled above
             if value.is_Rational:
                 return mpmath.iv.mpf(int(value.p)) / int(value.q)
         # irrational constant: evaluate its expression in ball arithmetic (rigorous)

@@ -17,6 +17,7 @@ import sympy
 from . import __version__
 from .errors import DynsysError, ParameterError
 from .orbits import OrbitOptions, find_orbit
+from .values import sympy_number
 
 __all__ = ["main", "build_parser"]
 
@@ -108,7 +109,8 @@ def resolve_map(args, require_all=True):
     return map_
 
 
-def _guess(args, map_):
+def _guess(args, map_, prefer_minimum=False):
+    """--guess, else (with ``prefer_minimum``, for GD fixed points) the flattest minimum, else the default state."""
     from .parse import parse_vector
 
     if args.guess is not None:
@@ -116,6 +118,9 @@ def _guess(args, map_):
     model = getattr(map_, "model", None)
     if model is None:
         raise ParameterError("give --guess V1,V2,...: a user-defined model has no default state")
+    minimum = model.flattest_minimum() if prefer_minimum else None
+    if minimum is not None:  # its flip is the critical learning rate
+        return minimum + ([0] * len(minimum) if map_.rule == "hb" else [])
     return model.default_state()
 
 
@@ -134,7 +139,7 @@ def _short(value, digits):
 
 
 def _exact_text(value):
-    return str(sympy.sympify(value))
+    return str(sympy_number(value))
 
 
 # -- subcommands -------------------------------------------------------------------------
@@ -293,7 +298,7 @@ def cmd_analyze(args):
         lines.append(_threshold_text(report.threshold, "1. Threshold"))
         if "lr" in report.parameters:
             lr = report.parameters["lr"]
-            side = "above" if sympy.sympify(lr) > sympy.Rational(str(decimal(report.threshold.value, 30))) else "below"
+            side = "above" if sympy_number(lr) > sympy.Rational(str(decimal(report.threshold.value, 30))) else "below"
             lines.append(f"  the chosen lr = {_exact_text(lr)} is {side} it")
         lines.append("")
     elif report.threshold_error:
@@ -358,12 +363,7 @@ def cmd_continue(args):
     options = ContinuationOptions(ds=min(args.ds, (high - low) / 4), ds_max=max(args.ds, (high - low) / 20),
                                   ds_min=min(1e-7, args.ds), p_min=low, p_max=high, direction=direction,
                                   max_steps=args.max_steps)
-    guess = _guess(args, map_)
-    model = getattr(map_, "model", None)
-    if args.guess is None and args.period == 1 and model is not None and model.flattest_minimum() is not None:
-        guess = model.flattest_minimum()  # a GD fixed point: start on the flattest minimum (its flip is lr_c)
-        if map_.rule == "hb":
-            guess = guess + [0] * len(guess)
+    guess = _guess(args, map_, prefer_minimum=args.period == 1)
     problem = ContinuationProblem.from_guess(map_, args.period, args.vary, guess, {args.vary: start})
     branch = continue_branch(problem, options=options)
     points = locate_all(branch, args.dps)
@@ -441,10 +441,7 @@ def cmd_cascade(args):
     low, high = (None, None) if stop is None else sorted([float(start), float(stop)])
     options = CascadeOptions(flips=args.flips, dps=args.dps, max_seconds=args.max_seconds, p_min=low, p_max=high,
                              direction=direction)
-    guess = _guess(args, map_)
-    model = getattr(map_, "model", None)
-    if args.guess is None and args.period == 1 and model is not None and model.flattest_minimum() is not None:
-        guess = model.flattest_minimum() + ([0] * len(model.flattest_minimum()) if map_.rule == "hb" else [])
+    guess = _guess(args, map_, prefer_minimum=args.period == 1)
     problem = ContinuationProblem.from_guess(map_, args.period, args.vary, guess, {args.vary: start})
 
     def progress(flip):

@@ -115,7 +115,7 @@ class Graph:
 
     def const(self, value):
         """An exact constant node: a sympy Rational (or int), ``pi`` or ``E``."""
-        value = sympy.sympify(value) if isinstance(value, int) else value
+        value = sympy.Integer(value) if isinstance(value, int) else value
         if not _is_exact_constant(value):
             raise ModelError(f"not an exact constant: {value!r}")
         return self._node("const", value)
@@ -254,7 +254,9 @@ class Graph:
             memo[e] = node
             return node
 
-        return convert(sympy.sympify(expr))
+        from .values import sympy_expression
+
+        return convert(sympy_expression(expr))
 
     def to_sympy(self, node, symbols=None):
         """The sympy expression of ``node``; ``symbols`` maps input names to Symbols."""

@@ -22,6 +22,7 @@ import sympy
 
 from .errors import ModelError, ParameterError
 from .functions import VectorFunction
+from .values import sympy_expression, sympy_number
 
 __all__ = ["Loss", "declare_symbols"]
 
@@ -38,7 +39,7 @@ def declare_symbols(names):
 def _check_declared(exprs, declared, what):
     declared = set(declared)
     for e in exprs:
-        extra = sorted(map(str, sympy.sympify(e).free_symbols - declared))
+        extra = sorted(map(str, sympy_expression(e).free_symbols - declared))
         if extra:
             names = ", ".join(sorted(map(str, declared))) or "(none)"
             raise ModelError(f"{what} uses undeclared symbol(s) {', '.join(extra)} (declared: {names})")
@@ -76,7 +77,7 @@ class Loss:
     """
 
     def __init__(self, expr, state, parameters=(), defaults=None, name="loss"):
-        self.expr = sympy.sympify(expr)
+        self.expr = sympy_expression(expr, f"loss {name!r}")
         self.state = declare_symbols(state)
         self.parameters = declare_symbols(parameters)
         if not self.state:
@@ -170,4 +171,4 @@ def _substitute(expr, at, loss):
     if not at:
         return expr
     by_name = {s.name: s for s in loss.state + loss.parameters}
-    return expr.xreplace({by_name[k]: sympy.sympify(v) for k, v in at.items() if k in by_name})
+    return expr.xreplace({by_name[k]: sympy_number(v, k) for k, v in at.items() if k in by_name})

@@ -36,7 +36,7 @@ from .arith import Float64
 from .errors import ModelError, ParameterError
 from .functions import VectorFunction
 from .loss import check_names, declare_symbols
-from .values import exact_value
+from .values import exact_value, sympy_expression, sympy_number
 
 __all__ = ["Map", "UpdateRule", "RULES", "make_map", "raw_map"]
 
@@ -142,7 +142,7 @@ def _symbols_by_name(m):
 
 
 def _point(at, symbols):
-    return {symbols[k]: sympy.sympify(v) for k, v in (at or {}).items() if k in symbols}
+    return {symbols[k]: sympy_number(v, k) for k, v in (at or {}).items() if k in symbols}
 
 
 def raw_map(exprs, state, parameters=(), defaults=None, name="user map"):
@@ -155,7 +155,7 @@ def raw_map(exprs, state, parameters=(), defaults=None, name="user map"):
     state, parameters = declare_symbols(state), declare_symbols(parameters)
     check_names(state, parameters)
     by_name = {s.name: s for s in state + parameters}
-    exprs = [sympy.sympify(e) for e in exprs]
+    exprs = [sympy_expression(e, f"{name} component") for e in exprs]
     exprs = [e.xreplace({s: by_name[s.name] for s in e.free_symbols if s.name in by_name}) for e in exprs]
     if len(exprs) != len(state):
         raise ModelError(f"{name}: {len(exprs)} component(s) for {len(state)} variable(s) ({', '.join(s.name for s in state)})")

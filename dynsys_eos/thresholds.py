@@ -50,6 +50,7 @@ from sympy.matrices.exceptions import MatrixError
 from .arith import MP, _exact_to_mpf
 from .errors import ParameterError, ThresholdError
 from .linalg import top_symmetric_eigenvalue
+from .values import sympy_number
 
 __all__ = ["ThresholdResult", "critical_learning_rate", "SYMBOLIC_MAX_DIMENSION"]
 
@@ -253,7 +254,7 @@ def _signed_symbols(values):
     """A symbol per parameter carrying the sign of its value (zero values stay numbers)."""
     symbols = {}
     for name, value in values.items():
-        v = sympy.sympify(value)
+        v = sympy_number(value, name)
         if v.is_zero:
             symbols[name] = v
         else:
@@ -310,7 +311,7 @@ def _exact_sharpness(loss, point, values, time_limit):
 
 def _exact_result(kind, sharpness, factor, values, point, dps, context, symbolic_params=False):
     expression = sympy.simplify(factor / sharpness)
-    substitution = {s: sympy.sympify(values[s.name]) for s in expression.free_symbols if s.name in values}
+    substitution = {s: sympy_number(values[s.name]) for s in expression.free_symbols if s.name in values}
     number = expression.xreplace(substitution)
     low, high = _real_value(sympy.N(number, dps + 5), dps + 5), _real_value(sympy.N(number, dps + 25), dps + 25)
     if low is None or high is None:
@@ -319,7 +320,7 @@ def _exact_result(kind, sharpness, factor, values, point, dps, context, symbolic
         value = mpmath.mpf(high._mpf_)
         difference = abs(mpmath.mpf(low._mpf_) - value)
         digits = dps + 5 if difference == 0 else int(min(dps + 5, math.floor(-mpmath.log10(difference / abs(value)))))
-        at_values = sharpness.xreplace({s: sympy.sympify(values[s.name]) for s in sharpness.free_symbols if s.name in values})
+        at_values = sharpness.xreplace({s: sympy_number(values[s.name]) for s in sharpness.free_symbols if s.name in values})
         sharp = mpmath.mpf(_real_value(sympy.N(at_values, dps + 25), dps + 25)._mpf_)
     interval = None
     if sharpness.has(sympy.CRootOf):

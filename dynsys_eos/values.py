@@ -47,3 +47,26 @@ def exact_value(value, name="value"):
         except Exception as exc:  # ParseError: say which value it was
             raise ParameterError(f"{name}={value!r}: {exc}") from None
     raise ParameterError(f"{name}: expected a number, got {type(value).__name__}")
+
+
+def sympy_number(value, name="value"):
+    """An exact sympy number: :func:`exact_value`, with an mpf kept as a sympy Float of the same bits."""
+    value = exact_value(value, name)
+    return sympy.Float(value) if isinstance(value, mpmath.mpf) else value
+
+
+def sympy_expression(expr, what="expression"):
+    """A sympy expression from a sympy object or a number; a string is refused, never sympified.
+
+    ``sympify`` of a string runs arbitrary code: strings go through
+    :mod:`dynsys_eos.parse` (``Loss.from_strings``, ``parse_expression``).
+    """
+    from .errors import ModelError
+
+    if isinstance(expr, str):
+        raise ModelError(f"{what} is a string: build it with Loss.from_strings or dynsys_eos.parse.parse_expression "
+                         "(strings are parsed, never sympified)")
+    try:
+        return sympy.sympify(expr, strict=True)  # strict: no fallback through str(expr)
+    except sympy.SympifyError as exc:
+        raise ModelError(f"{what} is not a sympy expression: {exc}") from None

@@ -84,4 +84,6 @@ class ContinuationProblem:
 def _to_float(value):
     import sympy
 
-    return float(sympy.N(sympy.sympify(value), 20))
+    from ..values import sympy_number
+
+    return float(sympy.N(sympy_number(value), 20))
