@@ -8,6 +8,7 @@ that did not converge ends with exit status 1.
 """
 
 import argparse
+import importlib
 import json
 import sys
 
@@ -22,6 +23,9 @@ from .values import sympy_number
 __all__ = ["main", "build_parser"]
 
 EXIT_USAGE, EXIT_FAILED = 2, 1
+# Subcommands that live in their own modules: each module has ``register(sub)``
+# adding its parsers (with ``set_defaults(run=...)``) to the subparsers ``sub``.
+COMMAND_MODULES = ()
 HUMAN_DIGITS = 24  # significant digits shown to a person (JSON carries all achieved digits)
 
 
@@ -535,6 +539,8 @@ def build_parser():
     _model_arguments(p)
     p.add_argument("--at", metavar="V1,V2,...", help="the minimum (default: the model's flattest minimum)")
     p.set_defaults(run=cmd_threshold)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f".{name}", __package__).register(sub)
     return parser
 
 
