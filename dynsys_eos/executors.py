@@ -1,0 +1,258 @@
+"""Where a sweep's chunks run: in this process, on a local process pool, or on a Dask cluster.
+
+An executor is a small strategy registered by name in :data:`EXECUTORS`
+(``serial``, ``process``, ``dask``); :func:`make_executor` turns what a user
+gives (a name, an instance, a Dask scheduler address or client) into one.
+Every executor runs the same picklable tasks through the same module-level
+function and returns the results in task order, so the arrays a sweep
+produces do not depend on where it ran.
+
+A :class:`Progress` bar goes to stderr, one update per finished chunk, and
+only when stderr is a terminal (or when asked).
+
+Examples
+--------
+>>> sorted(EXECUTORS)
+['dask', 'process', 'serial']
+>>> make_executor("serial").run(abs, [-1, 2, -3])
+[1, 2, 3]
+>>> make_executor("threads")
+Traceback (most recent call last):
+...
+dynsys_eos.errors.ParameterError: unknown executor 'threads'; valid: serial, process, dask
+"""
+
+import os
+import sys
+import time
+
+from .errors import ParameterError
+
+__all__ = ["Executor", "SerialExecutor", "ProcessExecutor", "DaskExecutor", "EXECUTORS", "make_executor",
+           "Progress", "DASK_CONNECT_TIMEOUT"]
+
+#: Seconds allowed to reach a Dask scheduler before giving up with a clear error.
+DASK_CONNECT_TIMEOUT = 10.0
+
+
+class Progress:
+    """A one-line progress bar on stderr: ``label [#####.....] 12/40 chunks, 3.1 s, about 7 s left``.
+
+    Parameters
+    ----------
+    total : int
+        Number of steps (chunks).
+    label : str
+    enabled : bool or None
+        None: on when stderr is a terminal.
+    stream : file or None
+        Where to write (default ``sys.stderr``).
+    """
+
+    def __init__(self, total, label="sweep", enabled=None, stream=None):
+        self.stream = stream if stream is not None else sys.stderr
+        if enabled is None:
+            enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.enabled = enabled
+        self.total, self.label, self.done = max(int(total), 0), label, 0
+        self.start = time.perf_counter()
+        self._last = 0.0
+
+    def advance(self, steps=1):
+        self.done += steps
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if self.done < self.total and now - self._last < 0.2:  # at most five redraws a second
+            return
+        self._last = now
+        elapsed = now - self.start
+        width = 30
+        filled = int(width * self.done / self.total) if self.total else width
+        left = elapsed * (self.total - self.done) / self.done if self.done else 0.0
+        tail = f", about {left:.0f} s left" if self.done < self.total else ""
+        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} chunks, "
+                          f"{elapsed:.1f} s{tail}")
+        if self.done >= self.total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+class Executor:
+    """Interface: ``run(function, tasks, progress)`` returns ``[function(t) for t in tasks]`` in order."""
+
+    name = "abstract"
+
+    def run(self, function, tasks, progress=None):
+        raise NotImplementedError
+
+    def describe(self):
+        return self.name
+
+
+class SerialExecutor(Executor):
+    """Every task in this process, one after the other."""
+
+    name = "serial"
+
+    def run(self, function, tasks, progress=None):
+        results = []
+        for task in tasks:
+            results.append(function(task))
+            if progress is not None:
+                progress.advance()
+        return results
+
+
+class ProcessExecutor(Executor):
+    """A local :class:`concurrent.futures.ProcessPoolExecutor` with ``workers`` processes.
+
+    ``start_method`` is ``"spawn"`` by default: fresh interpreters are safe
+    whatever threads the caller runs (a Dask client, a GUI), at the price of
+    about a second of start-up; ``"fork"`` starts faster on Linux.
+    """
+
+    name = "process"
+
+    def __init__(self, workers=None, start_method="spawn"):
+        if workers is not None and (not isinstance(workers, int) or workers < 1):
+            raise ParameterError(f"workers must be a positive integer, got {workers!r}")
+        self.workers = workers or os.cpu_count() or 1
+        self.start_method = start_method
+
+    def run(self, function, tasks, progress=None):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        tasks = list(tasks)
+        if not tasks:
+            return []
+        context = multiprocessing.get_context(self.start_method)
+        results = [None] * len(tasks)
+        with ProcessPoolExecutor(max_workers=min(self.workers, len(tasks)), mp_context=context) as pool:
+            futures = {pool.submit(function, task): i for i, task in enumerate(tasks)}
+            try:
+                for future in as_completed(futures):
+                    results[futures[future]] = future.result()
+                    if progress is not None:
+                        progress.advance()
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+        return results
+
+    def describe(self):
+        return f"process pool ({self.workers} workers, {self.start_method})"
+
+
+class DaskExecutor(Executor):
+    """Tasks submitted to a Dask distributed scheduler.
+
+    Parameters
+    ----------
+    scheduler : str or distributed.Client or cluster
+        A scheduler address (``"tcp://10.0.0.5:8786"``), a connected
+        ``distributed.Client`` (used as it is, not closed), or a cluster
+        object with a ``scheduler_address`` (a ``LocalCluster``, say).
+    timeout : float
+        Seconds allowed to reach the scheduler.
+
+    The workers need dynsys_eos importable (the same version); nothing else
+    is shipped to them but the generated float64 program of the map.
+    """
+
+    name = "dask"
+
+    def __init__(self, scheduler, timeout=DASK_CONNECT_TIMEOUT):
+        if isinstance(scheduler, str):
+            address = scheduler.strip()
+            if not address or any(c.isspace() for c in address) or (
+                    "://" not in address and ":" not in address):
+                raise ParameterError(f"scheduler address {scheduler!r} is not of the form tcp://HOST:PORT")
+            scheduler = address
+        elif not (hasattr(scheduler, "submit") or hasattr(scheduler, "scheduler_address")):
+            raise ParameterError(f"scheduler must be an address 'tcp://HOST:PORT', a distributed.Client or a cluster, "
+                                 f"got {type(scheduler).__name__}")
+        if not (isinstance(timeout, (int, float)) and timeout > 0):
+            raise ParameterError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        self.scheduler = scheduler
+        self.timeout = float(timeout)
+
+    def _client(self):
+        try:
+            from distributed import Client
+        except ImportError:
+            raise ParameterError("Dask sweeps need dask.distributed: pip install 'dynsys_eos[dask]'") from None
+        if hasattr(self.scheduler, "submit"):
+            return self.scheduler, False
+        target = self.scheduler if isinstance(self.scheduler, str) else self.scheduler.scheduler_address
+        try:
+            return Client(target, timeout=self.timeout, set_as_default=False), True
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise ParameterError(f"cannot reach the Dask scheduler at {target!r} within {self.timeout:g} s "
+                                 f"({type(exc).__name__}: {exc})") from None
+
+    def run(self, function, tasks, progress=None):
+        tasks = list(tasks)
+        if not tasks:
+            return []
+        from distributed import as_completed
+
+        client, owned = self._client()
+        try:
+            futures = [client.submit(function, task, pure=False) for task in tasks]
+            position = {future.key: i for i, future in enumerate(futures)}
+            results = [None] * len(tasks)
+            try:
+                for future in as_completed(futures):
+                    results[position[future.key]] = future.result()
+                    if progress is not None:
+                        progress.advance()
+            except BaseException:
+                client.cancel(futures)
+                raise
+            return results
+        finally:
+            if owned:
+                client.close()
+
+    def describe(self):
+        where = self.scheduler if isinstance(self.scheduler, str) else getattr(
+            self.scheduler, "scheduler_address", None) or getattr(getattr(self.scheduler, "scheduler", None),
+                                                                  "address", "a client")
+        return f"dask ({where})"
+
+
+EXECUTORS = {cls.name: cls for cls in (SerialExecutor, ProcessExecutor, DaskExecutor)}
+
+
+def make_executor(executor=None, scheduler=None, workers=None):
+    """The executor a user asked for.
+
+    Parameters
+    ----------
+    executor : str, Executor or None
+        A name of :data:`EXECUTORS` or an instance; None means ``"process"``
+        (or ``"dask"`` when ``scheduler`` is given).
+    scheduler : str, distributed.Client, cluster or None
+        Given alone, it selects Dask: a user who outgrows one machine
+        changes this one argument.
+    workers : int or None
+        Processes of the local pool (default: the CPU count).
+    """
+    if isinstance(executor, Executor):
+        if scheduler is not None:
+            raise ParameterError("give either an executor instance or a scheduler, not both")
+        return executor
+    if executor is None:
+        executor = "dask" if scheduler is not None else "process"
+    if executor not in EXECUTORS:
+        raise ParameterError(f"unknown executor {executor!r}; valid: {', '.join(EXECUTORS)}")
+    if executor == "dask":
+        if scheduler is None:
+            raise ParameterError("the dask executor needs a scheduler (an address tcp://HOST:PORT or a Client)")
+        return DaskExecutor(scheduler)
+    if scheduler is not None:
+        raise ParameterError(f"a scheduler was given but the executor is {executor!r}; use executor='dask' or omit it")
+    return ProcessExecutor(workers) if executor == "process" else SerialExecutor()
