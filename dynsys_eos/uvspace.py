@@ -56,6 +56,7 @@ __all__ = ["FunctionSpaceMap", "derive", "function_space_map", "from_model", "co
 
 #: The symbols of the closed map: state (df, lam), parameters (lr, y, n, s = |x|^2).
 df, lam, lr, y, n, s = sympy.symbols("df lam lr y n s", real=True)
+_SYMBOLS = {"df": df, "lam": lam, "lr": lr, "y": y, "n": n, "s": s}  # for functions whose arguments shadow them
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,9 @@ def function_space_map(n=4, y=2, s=1, lr="11/10"):
 
     values = _parameters(n, y, s, lr)
     m = _derived()
-    return raw_map([m.df_next, m.lam_next], [df, lam], [lr, y, n, s], values, name="uv function space")
+    S = _SYMBOLS
+    return raw_map([m.df_next, m.lam_next], [S["df"], S["lam"]], [S["lr"], S["y"], S["n"], S["s"]], values,
+                   name="uv function space")
 
 
 def from_model(map_):
@@ -257,7 +260,7 @@ def critical_learning_rate(n=4, y=2, s=1):
     m = _derived()
     on_line = sympy.Matrix([m.df_next, m.lam_next]).jacobian([df, lam]).xreplace({df: 0})
     moving = [mu for mu in on_line.eigenvals(multiple=True) if mu != 1]  # the other multiplier is exactly 1
-    at = {lam: lam_min, y: values["y"], n: values["n"], s: values["s"]}
+    at = {lam: lam_min, _SYMBOLS["y"]: values["y"], _SYMBOLS["n"]: values["n"], _SYMBOLS["s"]: values["s"]}
     flips = [r for mu in moving for r in sympy.solve(sympy.Eq(mu.xreplace(at), -1), lr) if r > 0]
     return sympy.simplify(flips[0])
 
