@@ -157,6 +157,9 @@ class DaskExecutor(Executor):
         object with a ``scheduler_address`` (a ``LocalCluster``, say).
     timeout : float
         Seconds allowed to reach the scheduler.
+    task_timeout : float or None
+        Seconds allowed for all tasks to finish (None: no limit); past it
+        the tasks are cancelled and TimeoutError is raised.
 
     The workers need dynsys_eos importable (the same version); nothing else
     is shipped to them but the generated float64 program of the map.
@@ -164,7 +167,7 @@ class DaskExecutor(Executor):
 
     name = "dask"
 
-    def __init__(self, scheduler, timeout=DASK_CONNECT_TIMEOUT):
+    def __init__(self, scheduler, timeout=DASK_CONNECT_TIMEOUT, task_timeout=None):
         if isinstance(scheduler, str):
             address = scheduler.strip()
             if not address or any(c.isspace() for c in address) or (
@@ -176,8 +179,11 @@ class DaskExecutor(Executor):
                                  f"got {type(scheduler).__name__}")
         if not (isinstance(timeout, (int, float)) and timeout > 0):
             raise ParameterError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        if task_timeout is not None and not (isinstance(task_timeout, (int, float)) and task_timeout > 0):
+            raise ParameterError(f"task_timeout must be a positive number of seconds or None, got {task_timeout!r}")
         self.scheduler = scheduler
         self.timeout = float(timeout)
+        self.task_timeout = task_timeout
 
     def _client(self):
         try:
@@ -205,7 +211,7 @@ class DaskExecutor(Executor):
             position = {future.key: i for i, future in enumerate(futures)}
             results = [None] * len(tasks)
             try:
-                for future in as_completed(futures):
+                for future in as_completed(futures, loop=client.loop, timeout=self.task_timeout):
                     results[position[future.key]] = future.result()
                     if progress is not None:
                         progress.advance()

@@ -672,16 +672,17 @@ def _cluster(period, canonical, options, kernel, fixed):
     representative = canonical[cells[first]]
     merged = np.arange(groups)
     if groups <= 4096:  # rounding may split one attractor across a grid line: merge neighbours
-        order = np.argsort(-counts, kind="stable")
-        kept = []
-        for g in order:
-            point, p = representative[g], unique[g, 0]
+        kept = np.empty(groups, dtype=np.int64)
+        count = 0
+        for g in np.argsort(-counts, kind="stable"):
+            point = representative[g]
             tol = 2 * options.cluster_tolerance * max(1.0, np.abs(point).max())
-            near = [k for k in kept if unique[k, 0] == p and np.abs(representative[k] - point).max() <= tol]
-            if near:
-                merged[g] = near[0]
+            near = np.flatnonzero((unique[kept[:count], 0] == unique[g, 0])
+                                  & (np.abs(representative[kept[:count]] - point).max(axis=1) <= tol))
+            if len(near):
+                merged[g] = kept[near[0]]
             else:
-                kept.append(g)
+                kept[count], count = g, count + 1
     root = merged[inverse]
     roots, root_counts = np.unique(root, return_counts=True)
     ranking = roots[np.argsort(-root_counts, kind="stable")]
