@@ -2,4 +2,4 @@
 
 import importlib.util
 
-collect_ignore = [] if importlib.util.find_spec("matplotlib") else ["dynsys_eos/plot.py"]
+collect_ignore = [] if importlib.util.find_spec("matplotlib") else ["dynsys_eos/plot.py", "dynsys_eos/plot_eos.py"]
