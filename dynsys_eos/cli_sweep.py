@@ -1,0 +1,181 @@
+"""The ``diagram`` and ``basin`` subcommands: float64 sweeps, locally or on a Dask cluster.
+
+``dynsys-eos diagram MODEL --vary NAME --from A --to B --out FILE.png`` draws
+the attractor against a parameter; ``dynsys-eos basin MODEL --x NAME=A:B
+--y NAME=A:B --out FILE.png`` maps where starts on a grid of two state
+coordinates go.  Both run on a local process pool (``--workers``), or on a
+Dask cluster with ``--scheduler tcp://HOST:PORT``.  A progress bar goes to
+stderr when it is a terminal (``--no-progress`` turns it off).
+"""
+
+from .cli import _check_writable, _guess, _model_arguments, resolve_map
+from .errors import ParameterError
+from .executors import EXECUTORS
+
+__all__ = ["register", "cmd_diagram", "cmd_basin"]
+
+
+def _sweep_arguments(p, keep):
+    p.add_argument("--transient", type=int, default=1000, help="iterates dropped first (default 1000)")
+    p.add_argument("--keep", type=int, default=keep, help=f"iterates recorded after the transient (default {keep})")
+    p.add_argument("--max-period", type=int, default=32, help="largest period detected (default 32)")
+    p.add_argument("--bound", type=float, default=1e8, help="|x| beyond this counts as diverged (default 1e8)")
+    p.add_argument("--chunk", type=int, default=8192, help="cells per task (default 8192)")
+    p.add_argument("--executor", choices=sorted(EXECUTORS), help="where to run (default: a local process pool, "
+                   "or dask when --scheduler is given)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    p.add_argument("--connect-timeout", type=float, default=10.0, help="seconds to reach the scheduler (default 10)")
+    p.add_argument("--workers", type=int, help="processes of the local pool (default: the CPU count)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--out", metavar="FILE.png", help="write the figure (needs the plot extra)")
+
+
+def register(sub):
+    p = sub.add_parser("diagram", help="orbit diagram: the attractor against a parameter (float64 sweep)")
+    _model_arguments(p)
+    p.add_argument("--vary", required=True, metavar="NAME", help="the parameter to vary (lr, r, a, ...)")
+    p.add_argument("--from", dest="start", required=True, metavar="A", help="first value")
+    p.add_argument("--to", dest="stop", required=True, metavar="B", help="last value")
+    p.add_argument("--points", type=int, default=1000, help="parameter values (default 1000)")
+    p.add_argument("--guess", metavar="V1,V2,...", help="start state for every value (default: the model's)")
+    p.add_argument("--coordinate", default=None, metavar="NAME", help="state coordinate plotted (default: the first)")
+    p.add_argument("--mark", action="append", default=[], metavar="LABEL=VALUE",
+                   help="draw a vertical line (repeatable), e.g. --mark lr_c=0.5")
+    _sweep_arguments(p, keep=200)
+    p.set_defaults(run=cmd_diagram)
+
+    p = sub.add_parser("basin", help="basin map: where starts on a grid of two state coordinates go (float64 sweep)")
+    _model_arguments(p)
+    p.add_argument("--x", dest="x_axis", required=True, metavar="NAME=A:B", help="horizontal coordinate and range")
+    p.add_argument("--y", dest="y_axis", required=True, metavar="NAME=A:B", help="vertical coordinate and range")
+    p.add_argument("--points", default="200", metavar="N or NX,NY", help="grid points per axis (default 200)")
+    p.add_argument("--guess", metavar="V1,V2,...", help="the other coordinates (default: the model's default state)")
+    _sweep_arguments(p, keep=64)
+    p.set_defaults(run=cmd_basin)
+
+
+def _options(args):
+    from .sweep import SweepOptions
+
+    return SweepOptions(transient=args.transient, keep=args.keep, max_period=args.max_period, bound=args.bound,
+                        chunk=args.chunk)
+
+
+def _where(args):
+    """executor, scheduler and workers from the command line."""
+    from .executors import DaskExecutor
+
+    if args.workers is not None and args.workers < 1:
+        raise ParameterError(f"--workers must be at least 1, got {args.workers}")
+    if args.scheduler is not None and args.executor in (None, "dask"):
+        return DaskExecutor(args.scheduler, timeout=args.connect_timeout), None
+    if args.executor == "dask":
+        raise ParameterError("--executor dask needs --scheduler ADDRESS")
+    return args.executor, args.scheduler
+
+
+def _float(text, flag):
+    from .sweep import _to_float
+
+    return _to_float(text, flag)
+
+
+def _marks(items):
+    marks = {}
+    for item in items:
+        label, sep, value = item.partition("=")
+        if not sep or not label.strip():
+            raise ParameterError(f"--mark expects LABEL=VALUE, got {item!r}")
+        marks[label.strip()] = _float(value.strip(), f"--mark {label.strip()}")
+    return marks
+
+
+def cmd_diagram(args):
+    import numpy as np
+
+    from .sweep import orbit_diagram
+
+    _check_writable("--out", args.out)
+    map_ = resolve_map(args)
+    if args.vary not in map_.parameter_names:
+        raise ParameterError(f"cannot vary {args.vary!r}: valid parameters are {', '.join(map_.parameter_names)}")
+    start, stop = _float(args.start, "--from"), _float(args.stop, "--to")
+    if start == stop:
+        raise ParameterError(f"--from and --to must differ (both {args.start})")
+    if args.points < 2:
+        raise ParameterError(f"--points must be at least 2, got {args.points}")
+    marks = _marks(args.mark)
+    executor, scheduler = _where(args)
+    guess = [str(v) for v in _guess(args, map_)]
+    diagram = orbit_diagram(map_, args.vary, np.linspace(start, stop, args.points), initial=guess,
+                            options=_options(args), executor=executor, scheduler=scheduler, workers=args.workers,
+                            progress=False if args.no_progress else None)
+    if args.out:
+        from .plot_sweep import orbit_diagram_plot
+
+        orbit_diagram_plot(diagram, coordinate=args.coordinate if args.coordinate else 0, marks=marks, path=args.out)
+    if args.json:
+        summary = diagram.summary()
+        summary["figure"] = args.out
+        return summary, True
+    counts = diagram.summary()["periods"]
+    lines = [f"{map_.name}: orbit diagram in {args.vary} from {args.start} to {args.stop}, {args.points} values "
+             f"(float64; {args.transient} iterates dropped, {args.keep} kept)",
+             "  " + ", ".join(f"period {k}: {v}" for k, v in counts.items() if k not in ("none", "diverged")),
+             f"  no period <= {diagram.provenance.options.max_period} (chaos or slow transient): {counts['none']}; "
+             f"diverged: {counts['diverged']}",
+             f"  {diagram.provenance.evaluations:,} map evaluations in {diagram.provenance.seconds:.2f} s on "
+             f"{diagram.provenance.executor}, {diagram.provenance.chunks} chunk(s)"]
+    if args.out:
+        lines.append(f"  figure written to {args.out}")
+    return "\n".join(lines), True
+
+
+def _axis(text, flag, points):
+    from .sweep import Axis
+
+    name, sep, bounds = (text or "").partition("=")
+    low, colon, high = bounds.partition(":")
+    if not sep or not colon or not name.strip():
+        raise ParameterError(f"{flag} expects NAME=A:B (e.g. x=-2:2), got {text!r}")
+    return Axis(name.strip(), _float(low.strip(), f"{flag} start"), _float(high.strip(), f"{flag} end"), points)
+
+
+def cmd_basin(args):
+    from .sweep import basin_map
+
+    _check_writable("--out", args.out)
+    map_ = resolve_map(args)
+    try:
+        counts = [int(v) for v in str(args.points).split(",")]
+    except ValueError:
+        raise ParameterError(f"--points expects N or NX,NY, got {args.points!r}") from None
+    if len(counts) not in (1, 2) or min(counts) < 2:
+        raise ParameterError(f"--points expects N or NX,NY with each at least 2, got {args.points!r}")
+    nx, ny = counts if len(counts) == 2 else counts * 2
+    x, y = _axis(args.x_axis, "--x", nx), _axis(args.y_axis, "--y", ny)
+    executor, scheduler = _where(args)
+    base = [str(v) for v in _guess(args, map_)]
+    basin = basin_map(map_, x, y, base=base, options=_options(args), executor=executor, scheduler=scheduler,
+                      workers=args.workers, progress=False if args.no_progress else None)
+    if args.out:
+        from .plot_sweep import basin_plot
+
+        basin_plot(basin, path=args.out)
+    if args.json:
+        summary = basin.summary()
+        summary["figure"] = args.out
+        return summary, True
+    lines = [f"{map_.name}: basin map over {x.name} in [{x.start:g}, {x.stop:g}] x {y.name} in [{y.start:g}, "
+             f"{y.stop:g}], {nx} x {ny} starts (float64; {args.transient} iterates, then {args.keep} to detect periods)",
+             f"  {basin.message}"]
+    for a in basin.attractors[:8]:
+        point = ", ".join(f"{v:.10g}" for v in a.points[0][:6])
+        lines.append(f"  attractor {a.label}: period {a.period}, {a.cells} starts, through ({point})")
+    if len(basin.attractors) > 8:
+        lines.append(f"  ... {len(basin.attractors) - 8} more attractors")
+    lines.append(f"  {basin.provenance.evaluations:,} map evaluations in {basin.provenance.seconds:.2f} s on "
+                 f"{basin.provenance.executor}, {basin.provenance.chunks} chunk(s)")
+    if args.out:
+        lines.append(f"  figure written to {args.out}")
+    return "\n".join(lines), True
