@@ -77,9 +77,11 @@ def orbit_diagram_plot(diagram, coordinate=0, marks=None, ax=None, path=None):
     return _save(figure, path)
 
 
-def _basin_colors(basin):
+def _basin_colors(basin, by_attractor):
     """An RGB image: attractors in colours, other periodic ends by period, divergence shaded by escape step."""
     label, period, escape = basin.label, basin.period, basin.escape_step
+    if not by_attractor:
+        label = np.where(label >= 0, OTHER, label)
     image = np.ones(label.shape + (3,))
     diverged = label == DIVERGED
     if diverged.any():
@@ -92,39 +94,49 @@ def _basin_colors(basin):
     for p in np.unique(period[other]):
         rgb = _PERIOD_COLORS[(int(p) - 1) % len(_PERIOD_COLORS)]
         image[other & (period == p)] = [int(rgb[i:i + 2], 16) / 255 for i in (1, 3, 5)]
-    for a in basin.attractors:
+    for a in basin.attractors if by_attractor else ():
         rgb = _ATTRACTOR_COLORS[a.label % len(_ATTRACTOR_COLORS)]
         image[label == a.label] = [int(rgb[i:i + 2], 16) / 255 for i in (1, 3, 5)]
     return image
 
 
-def basin_plot(basin, ax=None, path=None, show_attractors=True, max_legend=8):
+def basin_plot(basin, ax=None, path=None, color_by="auto", show_attractors=True, max_legend=8):
     """A basin map as an image: each attractor its colour, divergence in greys (darker: later escape).
 
-    Periodic end states not among the attractors listed (a continuum of
-    minima, say) are coloured by their period; black cells stay bounded
-    without a period up to ``max_period``.
+    Periodic end states not among the attractors listed are coloured by
+    their period; black cells stay bounded without a period up to
+    ``max_period``.  ``color_by`` is ``"attractor"``, ``"period"`` (every
+    converged cell by its period) or ``"auto"``: by period when the end
+    states form a continuum (more distinct ones than attractors listed, as
+    for a manifold of minima), else by attractor.
     """
+    if color_by not in ("auto", "attractor", "period"):
+        raise ParameterError(f"color_by must be 'auto', 'attractor' or 'period', got {color_by!r}")
+    continuum = basin.distinct_end_states > basin.provenance.options.max_attractors
+    by_attractor = color_by == "attractor" or (color_by == "auto" and not continuum)
     figure, axes = (ax.figure, [ax]) if ax is not None else _new_figure((7, 6))  # a clear error without matplotlib
     from matplotlib.patches import Patch
 
     axis = axes[0]
     x, y = basin.x, basin.y
-    axis.imshow(_basin_colors(basin), origin="lower", extent=(x.start, x.stop, y.start, y.stop), aspect="auto",
+    axis.imshow(_basin_colors(basin, by_attractor), origin="lower", extent=(x.start, x.stop, y.start, y.stop), aspect="auto",
                 interpolation="nearest")
     names = list(basin.provenance.state_names)
     handles = []
-    for a in basin.attractors[:max_legend]:
+    for a in basin.attractors[:max_legend] if by_attractor else ():
         handles.append(Patch(color=_ATTRACTOR_COLORS[a.label % len(_ATTRACTOR_COLORS)],
                              label=f"attractor {a.label}: period {a.period} ({a.cells} cells)"))
         if show_attractors:
             points = a.points
             axis.plot(points[:, names.index(x.name)], points[:, names.index(y.name)], "o", color="white",
                       markeredgecolor="black", markersize=4)
-    other = basin.label == OTHER
+    other = (basin.label == OTHER) | ((basin.label >= 0) & (not by_attractor))
+    kind = "other end states" if by_attractor else f"{basin.distinct_end_states} distinct end states in all"
     for p in np.unique(basin.period[other])[:max_legend]:
         handles.append(Patch(color=_PERIOD_COLORS[(int(p) - 1) % len(_PERIOD_COLORS)],
-                             label=f"period {int(p)}, other end states ({int((other & (basin.period == p)).sum())})"))
+                             label=f"converged, period {int(p)} ({int((other & (basin.period == p)).sum())} cells)"))
+    if other.any():
+        handles.append(Patch(color="none", label=f"({kind})"))
     if (basin.label == UNDETERMINED).any():
         handles.append(Patch(color=_UNDETERMINED_COLOR, label=f"bounded, no period <= {basin.provenance.options.max_period}"))
     if basin.diverged.any():

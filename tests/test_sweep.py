@@ -283,3 +283,50 @@ def test_progress_bar_writes_only_when_enabled():
 def test_bad_input_is_a_clear_error(call, match):
     with pytest.raises(ParameterError, match=match):
         call()
+
+
+# -- command line ------------------------------------------------------------------------------------------
+
+def _cli(capsys, *argv):
+    from dynsys_eos.cli import main
+
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_cli_diagram_json_and_figure(capsys, tmp_path):
+    import json
+
+    pytest.importorskip("matplotlib")
+    out_file = tmp_path / "diagram.png"
+    status, out, err = _cli(capsys, "diagram", "logistic", "--vary", "r", "--from", "2.8", "--to", "3.2", "--points",
+                            "5", "--transient", "3000", "--keep", "64", "--executor", "serial", "--mark", "r1=3",
+                            "--out", str(out_file), "--json")
+    assert status == 0, err
+    summary = json.loads(out)
+    assert summary["parameter"] == "r" and summary["points"] == 5 and summary["figure"] == str(out_file)
+    assert summary["periods"] == {"1": 2, "2": 2, "none": 1, "diverged": 0}  # r = 3 itself converges too slowly
+    assert out_file.stat().st_size > 1000
+
+
+def test_cli_basin_text(capsys):
+    status, out, err = _cli(capsys, "basin", "henon", "--param", "a=0.9", "--x", "x=-0.5:0.5", "--y", "y=-0.2:0.2",
+                            "--points", "11,9", "--executor", "serial")
+    assert status == 0, err
+    assert "11 x 9 starts" in out and "attractor 0: period 2" in out
+
+
+@pytest.mark.parametrize("argv, culprit", [
+    (["diagram", "logistic", "--vary", "lr", "--from", "1", "--to", "2"], "cannot vary 'lr'"),
+    (["diagram", "logistic", "--vary", "r", "--from", "3", "--to", "3"], "must differ"),
+    (["diagram", "logistic", "--vary", "r", "--from", "3", "--to", "4", "--keep", "10"], "keep >= 2 * max_period"),
+    (["diagram", "logistic", "--vary", "r", "--from", "3", "--to", "4", "--executor", "dask"], "needs --scheduler"),
+    (["diagram", "logistic", "--vary", "r", "--from", "3", "--to", "4", "--scheduler", "nowhere"], "not of the form"),
+    (["basin", "henon", "--x", "x=0:1", "--y", "q=0:1", "--points", "3"], "'q' is not a state variable"),
+    (["basin", "henon", "--x", "x=0..1", "--y", "y=0:1"], "NAME=A:B"),
+    (["basin", "henon", "--x", "x=0:1", "--y", "y=0:1", "--points", "1"], "--points"),
+])
+def test_cli_sweep_errors_are_one_line(capsys, argv, culprit):
+    status, out, err = _cli(capsys, *argv)
+    assert status == 2 and culprit in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
