@@ -22,7 +22,7 @@ from ..arith import dps_to_bits
 from ..errors import CertificationError, ParameterError
 from .certificate import Certificate
 from .check import interval_setup, verify_part, verify_piece
-from .balls import get_balls
+from .balls import _round_up, get_balls
 from .problem import exact_text, problem_from_map
 
 __all__ = ["CertifyOptions", "certify_orbit", "certify_flip", "certify_cascade", "certify_threshold",
@@ -189,6 +189,8 @@ def certify_point(map_, point, options, start=None):
     error = mpmath.mpf(10) ** (-max(point.digits, 5))
     found, boxes = _prove(problem, claim, center, error, options)
     results = _decimal_results(found, options) if found.outcome == "proved" else {}
+    if point.kind == "flip" and found.outcome == "proved":  # the proved sign of c settles the criticality
+        claim["criticality"] = "supercritical" if not results["coefficient"][0].startswith("-") else "subcritical"
     return _certificate(problem, claim, boxes, found, options, "krawczyk", start, results)
 
 
@@ -253,7 +255,8 @@ def _threshold_text(results, options):
     mid_text = _mid_text(mpmath.mpf(mid.p) / mid.q, options.dps)
     m = sympy.Rational(mid_text)
     radius = max(abs(high - m), abs(m - low))
-    return [mid_text, mpmath.nstr(mpmath.mpf(radius.p) / radius.q * (1 + mpmath.mpf("1e-3")), 3)]
+    with mpmath.workprec(options.precision_bits + 64):
+        return [mid_text, _round_up(mpmath.mpf(radius.p) / radius.q)]
 
 
 def certify_interval(map_, period, parameter, low, high, guess, options=None):
@@ -267,7 +270,11 @@ def certify_interval(map_, period, parameter, low, high, guess, options=None):
 
     options = options or CertifyOptions(dps=30)
     began = time.perf_counter()
-    a, b = sympy.Rational(exact_text(low)), sympy.Rational(exact_text(high))
+    from ..values import exact_value
+
+    a, b = exact_value(low, "from"), exact_value(high, "to")
+    if not (a.is_Rational and b.is_Rational):
+        raise ParameterError(f"the ends of the interval must be rational numbers, got {a} and {b}")
     if not a < b:
         raise ParameterError(f"--from must be below --to, got {a} and {b}")
     values = dict(map_.parameter_values())
@@ -307,9 +314,12 @@ def certify_interval(map_, period, parameter, low, high, guess, options=None):
                 piece.update(box=box, proved=ok, reason=why if not ok else "")
             else:
                 piece["reason"] = "no isolated orbit found in this piece"
-            if not piece["proved"] and len(done) + len(pending) + 2 <= options.max_pieces and hi - lo > (b - a) / 2**20:
+            if not piece["proved"] and len(done) + len(pending) + 2 <= options.max_pieces and hi - lo > (b - a) / 2**12:
                 middle = (lo + hi) / 2
                 pending[:0] = [(lo, middle), (middle, hi)]
+                continue
+            if done and not piece["proved"] and not done[-1]["proved"]:  # one entry per unproved stretch
+                done[-1]["to"] = piece["to"]
                 continue
             done.append(piece)
     claim = {"kind": "interval", "period": period, "parameter": parameter, "from": exact_text(a), "to": exact_text(b),

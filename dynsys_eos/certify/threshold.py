@@ -102,8 +102,9 @@ def verify_threshold(problem, claim, results):
         s_mid, s_rad = (_rational(t) for t in stated)
         if not (s_mid - s_rad <= low and high <= s_mid + s_rad):
             return "not-proved", "the stated threshold enclosure does not contain [2/b, 2/a]", {}
-    return "proved", (f"lambda_max is the root of {claim['polynomial']} in [{interval[0]}, {interval[1]}] "
-                      f"(exact Sturm counts); lr* = 2/lambda_max in [2/b, 2/a]"), {"low": low, "high": high}
+    return "proved", (f"lambda_max is the root of {claim['polynomial']} in the stated isolating interval "
+                      f"(exact Sturm counts), so lr* = 2/lambda_max is exact and enclosed by [2/b, 2/a]"), \
+        {"low": low, "high": high}
 
 
 def _verify_by_discs(H, claim, stated, map_):
