@@ -314,7 +314,7 @@ def certify_interval(map_, period, parameter, low, high, guess, options=None):
                 piece.update(box=box, proved=ok, reason=why if not ok else "")
             else:
                 piece["reason"] = "no isolated orbit found in this piece"
-            if not piece["proved"] and len(done) + len(pending) + 2 <= options.max_pieces and hi - lo > (b - a) / 2**12:
+            if not piece["proved"] and len(done) + len(pending) + 2 <= options.max_pieces and hi - lo > (b - a) / 2**9:
                 middle = (lo + hi) / 2
                 pending[:0] = [(lo, middle), (middle, hi)]
                 continue
