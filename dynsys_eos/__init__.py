@@ -29,6 +29,7 @@ _EXPORTS = {
     "locate": "bifurcation", "locate_all": "bifurcation", "switch": "bifurcation",
     "BifurcationGraph": "graph",
     "follow_period_doubling": "cascade", "CascadeOptions": "cascade",
+    "trajectory": "eos", "TrajectoryOptions": "eos", "sharpness": "eos",
     "DynsysError": "errors",
 }
 
