@@ -31,6 +31,7 @@ Examples
 """
 
 from dataclasses import dataclass, field
+import math
 import time
 
 import numpy as np
@@ -39,13 +40,15 @@ from .errors import ParameterError
 from .executors import Progress, SerialExecutor, make_executor
 
 __all__ = ["SweepOptions", "Axis", "Kernel", "ChunkTask", "run_chunk", "detect_periods", "OrbitDiagram",
-           "BasinMap", "Attractor", "orbit_diagram", "basin_map", "DIVERGED", "UNDETERMINED", "OTHER"]
+           "BasinMap", "Attractor", "orbit_diagram", "basin_map", "float64_namespace", "DIVERGED", "UNDETERMINED",
+           "OTHER"]
 
 #: Basin labels that are not attractor indices.
 DIVERGED, UNDETERMINED, OTHER = -1, -2, -3
 _WINDOW_EXTRA = 16  # comparisons beyond one period when detecting a period
 # a generic linear functional picks the same point of a periodic orbit in every cell
 _KEY_WEIGHT = 0.6180339887498949
+_UNARY = ("exp", "log", "sin", "cos", "tan", "sinh", "cosh", "tanh", "atan", "asin", "acos", "sqrt")
 
 
 @dataclass(frozen=True)
@@ -152,13 +155,25 @@ class Kernel:
     def function(self):
         function = _PROGRAMS.get(self.source)
         if function is None:
-            from .arith import Float64
-
-            namespace = dict(Float64().namespace())
+            namespace = float64_namespace()
             namespace["__builtins__"] = {}
             exec(compile(self.source, "<dynsys_eos sweep>", "exec"), namespace)  # noqa: S102 - see docstring
             function = _PROGRAMS[self.source] = namespace["value"]
         return function
+
+
+def float64_namespace():
+    """The names generated float64 code uses: :meth:`dynsys_eos.arith.Float64.namespace`, built from numpy alone.
+
+    Workers import only numpy and this module (no sympy, no mpmath): a
+    process pool starts in a fraction of a second.  A test checks that both
+    namespaces agree.
+    """
+    aliases = {"atan": "arctan", "asin": "arcsin", "acos": "arccos"}
+    namespace = {name: getattr(np, aliases.get(name, name)) for name in _UNARY}
+    namespace.update(pow_=np.power, abs_=np.abs, sign=np.sign, _q=lambda p, q: p / q, _pi=lambda: math.pi,
+                     _e=lambda: math.e)
+    return namespace
 
 
 @dataclass(frozen=True)
@@ -237,15 +252,16 @@ def detect_periods(window, max_period, tolerance):
             pending = np.flatnonzero(period == 0)
             if not len(pending):
                 break
+            # cheap filter first: only the last point must return after p steps
+            last = np.abs(window[-1][:, pending] - window[-1 - p][:, pending]).max(axis=0)
+            candidates = pending[last <= limit[pending]]
+            if not len(candidates):
+                continue
             width = min(p + _WINDOW_EXTRA, steps - p)
-            late, early = window[steps - width:], window[steps - width - p: steps - p]
-            if len(pending) < cells // 2:
-                late, early = late[:, :, pending], early[:, :, pending]
-                difference = np.abs(late - early).max(axis=(0, 1))
-                period[pending[difference <= limit[pending]]] = p
-            else:
-                difference = np.abs(late - early).max(axis=(0, 1))
-                period[(period == 0) & (difference <= limit)] = p
+            late = window[steps - width:][:, :, candidates]
+            early = window[steps - width - p: steps - p][:, :, candidates]
+            difference = np.abs(late - early).max(axis=(0, 1))
+            period[candidates[difference <= limit[candidates]]] = p
     return period
 
 

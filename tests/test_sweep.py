@@ -222,6 +222,9 @@ def test_process_pool_gives_identical_arrays():
     pooled = orbit_diagram(LOGISTIC, "r", values, options=options, workers=2)  # the default: a process pool
     assert pooled.provenance.executor.startswith("process pool")
     assert np.array_equal(local.iterates, pooled.iterates, equal_nan=True)
+    threaded = orbit_diagram(LOGISTIC, "r", values, options=options, executor="threads", workers=2)
+    assert threaded.provenance.executor == "thread pool (2 threads)"
+    assert np.array_equal(local.iterates, threaded.iterates, equal_nan=True)
 
 
 def test_bad_scheduler_addresses_give_clear_errors_quickly():
@@ -237,7 +240,7 @@ def test_bad_scheduler_addresses_give_clear_errors_quickly():
 
 def test_executor_choice():
     assert make_executor().name == "process" and make_executor(scheduler="tcp://h:1").name == "dask"
-    with pytest.raises(ParameterError, match="valid: serial, process, dask"):
+    with pytest.raises(ParameterError, match="valid: serial, threads, process, dask"):
         make_executor("gpu")
     with pytest.raises(ParameterError, match="needs a scheduler"):
         make_executor("dask")
@@ -330,3 +333,17 @@ def test_cli_basin_text(capsys):
 def test_cli_sweep_errors_are_one_line(capsys, argv, culprit):
     status, out, err = _cli(capsys, *argv)
     assert status == 2 and culprit in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_workers_namespace_is_the_float64_context_s():
+    from dynsys_eos.arith import Float64
+    from dynsys_eos.sweep import float64_namespace
+
+    ours, theirs = float64_namespace(), Float64().namespace()
+    assert set(ours) == set(theirs)
+    for name in ours:
+        if name.startswith("_"):
+            args = (1, 3) if name == "_q" else ()
+            assert ours[name](*args) == theirs[name](*args)
+        else:
+            assert ours[name] is theirs[name], name
