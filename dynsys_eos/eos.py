@@ -514,7 +514,8 @@ def label_phases(sharpness_values, threshold, loss, window=6, eos_tolerance=0.05
     ('sharpening', 'eos')
     """
     s = np.asarray(sharpness_values, dtype=float)
-    ratio = s / np.asarray(threshold, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):  # ngd/sqrt thresholds vanish at a minimum
+        ratio = s / np.asarray(threshold, dtype=float)
     loss = np.asarray(loss, dtype=float)
     count = len(s)
     half = max(1, int(window) // 2)
