@@ -2,4 +2,5 @@
 
 import importlib.util
 
-collect_ignore = [] if importlib.util.find_spec("matplotlib") else ["dynsys_eos/plot.py", "dynsys_eos/plot_eos.py"]
+collect_ignore = [] if importlib.util.find_spec("matplotlib") else ["dynsys_eos/plot.py", "dynsys_eos/plot_eos.py",
+                                                                       "dynsys_eos/plot_sweep.py"]

@@ -17,12 +17,12 @@ chunks, iterating, checking divergence every 4 steps, recording the kept
 iterates, detecting periods up to 32, assembling the result):
 
 1. logistic map ``x -> r x (1 - x)``: :func:`dynsys_eos.sweep.orbit_diagram`
-   over ``N`` values of r in [2.5, 4], 1000 transient + 200 kept iterates;
+   over ``N`` values of r in [2.5, 4], 2000 transient + 64 kept iterates;
 2. Henon map ``(x, y) -> (1 - a x^2 + y, b x)``: ``orbit_diagram`` over
-   ``N`` values of a in [1.0, 1.4] (b = 0.3), 1000 + 200 iterates;
+   ``N`` values of a in [1.0, 1.4] (b = 0.3), 2000 + 64 iterates;
 3. GD on the two-variable loss ``(x y - 1)^2 / 2`` at lr = 0.2:
    :func:`dynsys_eos.sweep.basin_map` over a square grid of ``N`` starts in
-   [-3, 3]^2, 1000 + 64 iterates (a quarter to a half of the starts diverge
+   [-3, 3]^2, 2000 + 64 iterates (a quarter to a half of the starts diverge
    and are dropped from the arrays early: their evaluations are not counted).
 
 "Map evaluations" are counted by the sweep itself (one per cell per step
@@ -39,7 +39,7 @@ Baselines, measured in the same run on the same maps:
 * hand-written numpy on the whole arrays (``x = r * x * (1 - x)``, no
   divergence checks, no recording): what vectorization alone gives;
 * pynamical 0.3.3 (logistic map only: it has no 2-D maps), its
-  ``simulate(num_rates=N, num_discard=1000, num_gens=200)`` with numba JIT,
+  ``simulate(num_rates=N, num_discard=2000, num_gens=64)`` with numba JIT,
   installed now into a virtual environment under /tmp (it pins numpy < 2.3),
   timed inside its own interpreter after a warm-up call (JIT compile
   excluded).
@@ -62,7 +62,7 @@ import numpy as np  # noqa: E402
 from _environment import environment, repeats_text, seconds_text  # noqa: E402
 
 TARGET = 5e7
-TRANSIENT, KEEP, BASIN_KEEP = 1000, 200, 64
+TRANSIENT, KEEP, BASIN_KEEP = 2000, 64, 64
 PIP_TIMEOUT, PEER_TIMEOUT = 600, 300
 
 
@@ -222,7 +222,7 @@ def main(argv=None):
     parser.add_argument("--strict", action="store_true", help="exit 1 if a target is missed")
     args = parser.parse_args(argv)
     repeats = 1 if args.quick else 3
-    n = 40_000 if args.quick else 200_000
+    n = 40_000 if args.quick else 100_000
     print(environment(args, repeats))
     print(f"cells per sweep: {n:,}; steps: {TRANSIENT} + {KEEP} (basin: {TRANSIENT} + {BASIN_KEEP}); "
           f"target >= {TARGET:.0e} map evaluations per second\n")

@@ -30,6 +30,7 @@ _EXPORTS = {
     "BifurcationGraph": "graph",
     "follow_period_doubling": "cascade", "CascadeOptions": "cascade",
     "trajectory": "eos", "TrajectoryOptions": "eos", "sharpness": "eos",
+    "orbit_diagram": "sweep", "basin_map": "sweep", "SweepOptions": "sweep",
     "DynsysError": "errors",
 }
 

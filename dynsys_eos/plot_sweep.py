@@ -42,7 +42,7 @@ def _coordinate_index(names, coordinate):
     return coordinate
 
 
-def orbit_diagram_plot(diagram, coordinate=0, marks=None, ax=None, path=None):
+def orbit_diagram_plot(diagram, coordinate=0, marks=None, ax=None, path=None, quantity=None, quantity_label=None):
     """The recorded iterates of one coordinate against the parameter; diverged values marked at the bottom.
 
     Parameters
@@ -52,12 +52,23 @@ def orbit_diagram_plot(diagram, coordinate=0, marks=None, ax=None, path=None):
         State coordinate shown.
     marks : dict, optional
         Label -> parameter value, drawn as vertical lines (lr_c, a flip...).
+    quantity : callable, optional
+        Plot ``quantity(iterates)`` instead of a coordinate: it maps an
+        array ``(..., n)`` of states to ``(...)`` values (the network output
+        of the UV model, say); ``quantity_label`` names it.
     """
     names = list(diagram.provenance.state_names)
     index = _coordinate_index(names, coordinate)
     figure, axes = (ax.figure, [ax]) if ax is not None else _new_figure((9, 5.5))
     axis = axes[0]
-    trace = diagram.iterates[:, :, index]
+    if quantity is not None:
+        with np.errstate(all="ignore"):
+            trace = np.asarray(quantity(diagram.iterates), dtype=float)
+        if trace.shape != diagram.iterates.shape[:2]:
+            raise ParameterError(f"quantity must map states (..., n) to (...); got shape {trace.shape} "
+                                 f"for {diagram.iterates.shape[:2]}")
+    else:
+        trace = diagram.iterates[:, :, index]
     values = np.broadcast_to(diagram.values[:, None], trace.shape)
     finite = np.isfinite(trace)
     axis.plot(values[finite], trace[finite], ",", color="0.2", alpha=0.5, rasterized=True)
@@ -69,7 +80,7 @@ def orbit_diagram_plot(diagram, coordinate=0, marks=None, ax=None, path=None):
         axis.axvline(float(value), color=_ATTRACTOR_COLORS[number % len(_ATTRACTOR_COLORS)], linestyle="--",
                      linewidth=1, label=f"{label} = {float(value):.6g}")
     axis.set_xlabel(diagram.parameter)
-    axis.set_ylabel(names[index])
+    axis.set_ylabel(quantity_label or "quantity" if quantity is not None else names[index])
     axis.set_title(f"Orbit diagram of {diagram.provenance.map_name} in {diagram.parameter} "
                    f"({diagram.provenance.options.keep} iterates after {diagram.provenance.options.transient})")
     if axis.get_legend_handles_labels()[0]:

@@ -230,6 +230,7 @@ def test_process_pool_gives_identical_arrays():
 def test_bad_scheduler_addresses_give_clear_errors_quickly():
     with pytest.raises(ParameterError, match="not of the form"):
         orbit_diagram(LOGISTIC, "r", [3.2], scheduler="no address")
+    pytest.importorskip("distributed")
     start = time.perf_counter()
     with pytest.raises(ParameterError, match="cannot reach the Dask scheduler"):
         orbit_diagram(LOGISTIC, "r", [3.2], executor=DaskExecutor("tcp://127.0.0.1:9", timeout=1))
