@@ -348,3 +348,26 @@ def test_the_workers_namespace_is_the_float64_context_s():
             assert ours[name](*args) == theirs[name](*args)
         else:
             assert ours[name] is theirs[name], name
+
+
+@pytest.mark.parametrize("name, rule", [("scalar-net", "gd"), ("minimalist", "gd"), ("minimalist2", "ngd"),
+                                        ("uv", "gd"), ("uv", "hb"), ("dmf", "gd"), ("dmf", "sqrt"),
+                                        ("logistic", None), ("henon", None)])
+def test_every_model_sweeps_with_the_map_s_own_float64_values(name, rule):
+    from dynsys_eos.arith import Float64
+    from dynsys_eos.sweep import ChunkTask, Kernel, run_chunk
+
+    m = build_model(name, rule=rule) if rule else build_model(name)
+    vary = {"logistic": "r", "henon": "a"}.get(name, "lr")
+    value = float(m.parameter_values()[vary])
+    d = orbit_diagram(m, vary, [0.9 * value, value], options=SweepOptions(transient=0, keep=2, max_period=1),
+                      executor="serial")
+    assert d.iterates.shape == (2, 2, m.dimension)
+    start = np.array([float(v) for v in m.model.default_state()])
+    expected = m.bind(Float64()).value(start)  # the map's own float64 evaluation, one step
+    assert np.array_equal(d.iterates[1, 0], expected)
+    # a chunk task by hand gives the same step
+    kernel = Kernel.from_map(m)
+    params = tuple(float(m.parameter_values()[p]) for p in kernel.parameters)
+    task = ChunkTask(kernel, start[:, None], params, SweepOptions(transient=0, keep=2, max_period=1), True)
+    assert np.array_equal(run_chunk(task)["window"][0, :, 0], expected)
