@@ -169,11 +169,14 @@ def cmd_basin(args):
     lines = [f"{map_.name}: basin map over {x.name} in [{x.start:g}, {x.stop:g}] x {y.name} in [{y.start:g}, "
              f"{y.stop:g}], {nx} x {ny} starts (float64; {args.transient} iterates, then {args.keep} to detect periods)",
              f"  {basin.message}"]
-    for a in basin.attractors[:8]:
+    continuum = basin.distinct_end_states > basin.provenance.options.max_attractors
+    shown = 3 if continuum else 8
+    for a in basin.attractors[:shown]:
         point = ", ".join(f"{v:.10g}" for v in a.points[0][:6])
-        lines.append(f"  attractor {a.label}: period {a.period}, {a.cells} starts, through ({point})")
-    if len(basin.attractors) > 8:
-        lines.append(f"  ... {len(basin.attractors) - 8} more attractors")
+        lines.append(f"  {'end state' if continuum else 'attractor'} {a.label}: period {a.period}, {a.cells} starts, "
+                     f"through ({point}{', ...' if len(a.points[0]) > 6 else ''})")
+    if len(basin.attractors) > shown:
+        lines.append(f"  ... {len(basin.attractors) - shown} more listed (--json for all)")
     lines.append(f"  {basin.provenance.evaluations:,} map evaluations in {basin.provenance.seconds:.2f} s on "
                  f"{basin.provenance.executor}, {basin.provenance.chunks} chunk(s)")
     if args.out:

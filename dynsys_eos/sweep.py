@@ -627,10 +627,16 @@ def basin_map(map_, x, y, base=None, parameters=None, attractors=None, options=N
     provenance = _Provenance(map_.name, tuple(names), exact, options, description, chunks, seconds,
                              int(sum(r["evaluations"] for r in results)))
     diverged = int((escape >= 0).sum())
-    message = (f"{X.size} starts: {diverged} diverged, {int((label == UNDETERMINED).sum())} without a period <= "
-               f"{options.max_period}, {int((label >= 0).sum())} reach the {len(found)} attractor(s) listed"
-               + (f", {int((label == OTHER).sum())} other periodic end states" if (label == OTHER).any() else "")
-               + (f" ({distinct} distinct end states: a continuum?)" if distinct > options.max_attractors else ""))
+    head = (f"{X.size} starts: {diverged} diverged, {int((label == UNDETERMINED).sum())} bounded without a period "
+            f"<= {options.max_period}, ")
+    if given is None and distinct > options.max_attractors:
+        message = head + (f"{int((period > 0).sum())} periodic, ending at {distinct} distinct states (at "
+                          f"cluster_tolerance): a continuum, such as a manifold of minima; the {len(found)} most "
+                          f"frequent are listed as attractors")
+    else:
+        message = head + (f"{int((label >= 0).sum())} reach the {len(found)} attractor(s) listed"
+                          + (f", {int((label == OTHER).sum())} other periodic end states" if (label == OTHER).any()
+                             else ""))
     return BasinMap(x, y, base, label.reshape(shape), period.reshape(shape), escape.reshape(shape),
                     final.reshape(shape + (len(names),)), tuple(found), distinct, provenance, message=message)
 
