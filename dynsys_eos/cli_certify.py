@@ -5,7 +5,7 @@ cascade, interval) proves a claim and writes the certificate; exit 0 when
 proved, 1 when the claim could not be proved (the file is still written and
 says so).  ``check CERT.json`` re-proves it from the file alone: exit 0 and
 one line ``VALID: ...`` when it proves its claim, 1 with the reason otherwise
-(``INVALID: ...`` for a file whose proofs do not hold), 2 for an unreadable file.
+(``INVALID: ...`` for a file whose proofs do not hold), 2 for a file that is unreadable or not a certificate.
 """
 
 from .errors import ParameterError
@@ -114,9 +114,14 @@ def cmd_certify(args):
 
 
 def cmd_check(args):
-    from .certify import check_file
+    from .certify import Certificate, check
+    from .errors import CertificationError
 
-    verdict = check_file(args.path, backend=args.backend)
+    try:
+        certificate = Certificate.read(args.path)
+    except CertificationError as exc:  # unreadable or not a certificate: the user's file, not a failed proof
+        raise ParameterError(str(exc)) from None
+    verdict = check(certificate, backend=args.backend)
     if args.json:
         return {"valid": verdict.valid, "proves": verdict.proves, "message": verdict.message,
                 "seconds": round(verdict.seconds, 4)}, verdict.proves

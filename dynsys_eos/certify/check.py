@@ -59,6 +59,8 @@ def check(certificate, backend="auto"):
     if isinstance(certificate, dict):
         certificate = Certificate.from_dict(certificate)
     claim = certificate.claim
+    if certificate.outcome == "not-proved" and not certificate.boxes and claim["kind"] != "threshold":
+        return Verdict(True, False, f"VALID but NOT PROVED: no boxes - {certificate.reason}", 0.0)
     try:
         found = verify_part(certificate.problem, claim, certificate.boxes, certificate.results,
                             certificate.precision_bits, backend)
@@ -91,7 +93,7 @@ def verify_part(problem, claim, boxes, results, precision_bits, backend="auto"):
     if kind == "threshold":
         from .threshold import verify_threshold
 
-        return Found(*verify_threshold(problem, claim, results))
+        return Found(*verify_threshold(problem, claim, results, precision_bits, backend))
     balls = get_balls(backend, prec=precision_bits)
     with balls.scope():
         if kind == "orbit":

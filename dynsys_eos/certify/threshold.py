@@ -71,12 +71,12 @@ def threshold_claim(problem, minimum, digits):
     return claim, "gershgorin"
 
 
-def verify_threshold(problem, claim, results):
+def verify_threshold(problem, claim, results, precision_bits=200, backend="auto"):
     """(outcome, reason, results) for a threshold claim, re-derived from the problem."""
     H, map_ = _exact_hessian(problem, claim.get("minimum"))
     stated = results.get("threshold") if isinstance(results, dict) else None
     if claim.get("polynomial") is None:
-        return _verify_by_discs(H, claim, stated, map_)
+        return _verify_by_discs(H, stated, get_balls(backend, prec=precision_bits))
     from ..parse import parse_expression
 
     P = sympy.Poly(parse_expression(claim["polynomial"], {"lambda_": _LAMBDA}), _LAMBDA)
@@ -107,11 +107,10 @@ def verify_threshold(problem, claim, results):
         {"low": low, "high": high}
 
 
-def _verify_by_discs(H, claim, stated, map_):
+def _verify_by_discs(H, stated, balls):
     from .ballexpr import compile_expression
     from .spectrum import multiplier_discs
 
-    balls = get_balls("auto", dps=60)
     with balls.scope():
         import numpy as np
 
