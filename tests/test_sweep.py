@@ -222,6 +222,11 @@ def test_process_pool_gives_identical_arrays():
     pooled = orbit_diagram(LOGISTIC, "r", values, options=options, workers=2)  # the default: a process pool
     assert pooled.provenance.executor.startswith("process pool")
     assert np.array_equal(local.iterates, pooled.iterates, equal_nan=True)
+    from dynsys_eos.executors import ProcessExecutor
+
+    with ProcessExecutor(workers=2) as pool:  # one pool for several sweeps
+        again = [orbit_diagram(LOGISTIC, "r", values, options=options, executor=pool) for _ in range(2)]
+    assert all(np.array_equal(local.iterates, a.iterates, equal_nan=True) for a in again)
     threaded = orbit_diagram(LOGISTIC, "r", values, options=options, executor="threads", workers=2)
     assert threaded.provenance.executor == "thread pool (2 threads)"
     assert np.array_equal(local.iterates, threaded.iterates, equal_nan=True)
