@@ -299,6 +299,9 @@ class Attractor:
 
 @dataclass(frozen=True)
 class _Provenance:
+    """What made a sweep: the map (kept, so an attractor can be refined with ``find_orbit(p.map, ...)``),
+    the fixed parameters, the options, where it ran, and its cost."""
+
     map_name: str
     state_names: tuple
     parameters: dict  # fixed parameter values (exact)
@@ -307,6 +310,7 @@ class _Provenance:
     chunks: int
     seconds: float
     evaluations: int
+    map: object = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -561,7 +565,7 @@ def orbit_diagram(map_, vary, values, initial=None, parameters=None, options=Non
     period, escape = _join(results, "period"), _join(results, "escape")
     iterates = np.transpose(_join(results, "window"), (2, 0, 1))
     provenance = _Provenance(map_.name, tuple(map_.state_names), exact, options, description, chunks, seconds,
-                             int(sum(r["evaluations"] for r in results)))
+                             int(sum(r["evaluations"] for r in results)), map_)
     counts = _period_counts(period, escape >= 0)
     shown = ", ".join(f"period {k}: {v}" for k, v in counts.items() if k not in ("none", "diverged"))
     message = (f"{len(grid)} values of {vary}: {shown or 'no periodic attractor'}; no period <= {options.max_period}: "
@@ -625,7 +629,7 @@ def basin_map(map_, x, y, base=None, parameters=None, attractors=None, options=N
     label[(escape < 0) & (period == 0)] = UNDETERMINED
     shape = (y.points, x.points)
     provenance = _Provenance(map_.name, tuple(names), exact, options, description, chunks, seconds,
-                             int(sum(r["evaluations"] for r in results)))
+                             int(sum(r["evaluations"] for r in results)), map_)
     diverged = int((escape >= 0).sum())
     head = (f"{X.size} starts: {diverged} diverged, {int((label == UNDETERMINED).sum())} bounded without a period "
             f"<= {options.max_period}, ")

@@ -171,6 +171,12 @@ def test_basin_labels_by_given_attractors():
     found = basin_map(logistic_like, ("x", -1, 1, 9), ("y", -0.5, 0.5, 9), executor="serial")
     assert len(found.attractors) == 1 and found.attractors[0].period == 1
     assert np.allclose(found.attractors[0].points[0], [fixed_x, 0.3 * fixed_x], atol=1e-9)
+    # the result keeps its map: the attractor refines to high precision, and its digits match the closed form
+    from dynsys_eos.orbits import OrbitOptions, find_orbit
+
+    orbit = find_orbit(found.provenance.map, 1, [float(v) for v in found.attractors[0].points[0]],
+                       found.provenance.parameters, OrbitOptions(dps=30))
+    assert orbit.digits >= 30 and abs(float(orbit.points[0][0]) - fixed_x) < 1e-15
     assert np.array_equal(found.label, b.label)
 
 
