@@ -313,8 +313,22 @@ class _Provenance:
     map: object = field(default=None, repr=False, compare=False)
 
 
+@dataclass(frozen=True, kw_only=True)
+class _SweepResult:
+    """Fields every sweep result has (keyword-only, after each result's own)."""
+
+    provenance: _Provenance = field(repr=False)
+    success: bool = True
+    status: str = "completed"
+    message: str = ""
+
+    @property
+    def diverged(self):
+        return self.escape_step >= 0
+
+
 @dataclass(frozen=True)
-class OrbitDiagram:
+class OrbitDiagram(_SweepResult):
     """The attractor against a parameter.
 
     Attributes
@@ -342,14 +356,6 @@ class OrbitDiagram:
     period: np.ndarray
     escape_step: np.ndarray
     initial: np.ndarray
-    provenance: _Provenance = field(repr=False)
-    success: bool = True
-    status: str = "completed"
-    message: str = ""
-
-    @property
-    def diverged(self):
-        return self.escape_step >= 0
 
     def summary(self):
         """A JSON-ready dict: counts of each period and of diverged values, and how the diagram was made."""
@@ -361,7 +367,7 @@ class OrbitDiagram:
 
 
 @dataclass(frozen=True)
-class BasinMap:
+class BasinMap(_SweepResult):
     """Where each initial state on a grid of two coordinates goes.
 
     Attributes
@@ -394,14 +400,6 @@ class BasinMap:
     final: np.ndarray
     attractors: tuple
     distinct_end_states: int
-    provenance: _Provenance = field(repr=False)
-    success: bool = True
-    status: str = "completed"
-    message: str = ""
-
-    @property
-    def diverged(self):
-        return self.escape_step >= 0
 
     @property
     def converged(self):
@@ -570,7 +568,7 @@ def orbit_diagram(map_, vary, values, initial=None, parameters=None, options=Non
     shown = ", ".join(f"period {k}: {v}" for k, v in counts.items() if k not in ("none", "diverged"))
     message = (f"{len(grid)} values of {vary}: {shown or 'no periodic attractor'}; no period <= {options.max_period}: "
                f"{counts['none']}; diverged: {counts['diverged']}")
-    return OrbitDiagram(vary, grid, iterates, period, escape, states.T.copy(), provenance, message=message)
+    return OrbitDiagram(vary, grid, iterates, period, escape, states.T.copy(), provenance=provenance, message=message)
 
 
 def basin_map(map_, x, y, base=None, parameters=None, attractors=None, options=None, executor=None, scheduler=None,
@@ -642,7 +640,8 @@ def basin_map(map_, x, y, base=None, parameters=None, attractors=None, options=N
                           + (f", {int((label == OTHER).sum())} other periodic end states" if (label == OTHER).any()
                              else ""))
     return BasinMap(x, y, base, label.reshape(shape), period.reshape(shape), escape.reshape(shape),
-                    final.reshape(shape + (len(names),)), tuple(found), distinct, provenance, message=message)
+                    final.reshape(shape + (len(names),)), tuple(found), distinct, provenance=provenance,
+                    message=message)
 
 
 def _given_attractors(attractors, n):
