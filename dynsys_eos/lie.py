@@ -42,6 +42,7 @@ Examples
 1
 """
 
+import math
 import random
 from fractions import Fraction
 from dataclasses import dataclass, field
@@ -220,12 +221,23 @@ class Echelon:
         return len(self.rows)
 
 
+def _pq(value):
+    """Numerator and denominator of an exact rational of any of our types (int, Fraction, fmpq, sympy)."""
+    if isinstance(value, int):
+        return value, 1
+    if isinstance(value, Fraction):
+        return value.numerator, value.denominator
+    if flint is not None and isinstance(value, flint.fmpq):
+        return int(value.p), int(value.q)
+    value = sympy.Rational(value)
+    return int(value.p), int(value.q)
+
+
 def _matrix(rows, ncols):
     from sympy.polys.domains import QQ
     from sympy.polys.matrices import DomainMatrix
 
-    return DomainMatrix([[QQ(int(sympy.Rational(v).p), int(sympy.Rational(v).q)) for v in row] for row in rows],
-                        (len(rows), ncols), QQ)
+    return DomainMatrix([[QQ(*_pq(v)) for v in row] for row in rows], (len(rows), ncols), QQ)
 
 
 def rational_rank(rows, ncols):
@@ -233,8 +245,7 @@ def rational_rank(rows, ncols):
     if not rows:
         return 0
     if flint is not None:
-        return flint.fmpq_mat([[flint.fmpq(int(sympy.Rational(v).p), int(sympy.Rational(v).q)) for v in row]
-                               for row in rows]).rank()
+        return flint.fmpq_mat([[flint.fmpq(*_pq(v)) for v in row] for row in rows]).rank()
     return _matrix(rows, ncols).rank()
 
 
@@ -247,14 +258,14 @@ def rational_nullspace(rows, ncols):
     elif flint is not None:
         integer_rows = []
         for row in rows:
-            row = [sympy.Rational(v) for v in row]
-            scale = sympy.ilcm(*[v.q for v in row]) if row else 1
-            integer_rows.append([int(v * scale) for v in row])
+            pairs = [_pq(v) for v in row]
+            scale = math.lcm(*[q for _, q in pairs])
+            integer_rows.append([p * (scale // q) for p, q in pairs])
         kernel, nullity = flint.fmpz_mat(integer_rows).nullspace()
         basis = [[sympy.Integer(int(kernel[i, j])) for i in range(ncols)] for j in range(nullity)]
     else:
         kernel = _matrix(rows, ncols).nullspace()
-        basis = [[sympy.Rational(v.numerator, v.denominator) for v in row] for row in kernel.to_Matrix().tolist()]
+        basis = [[sympy.Rational(v) for v in row] for row in kernel.to_Matrix().tolist()]
     if not basis:
         return []
     if flint is not None:
