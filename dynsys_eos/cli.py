@@ -25,7 +25,7 @@ __all__ = ["main", "build_parser"]
 EXIT_USAGE, EXIT_FAILED = 2, 1
 # Subcommands that live in their own modules: each module has ``register(sub)``
 # adding its parsers (with ``set_defaults(run=...)``) to the subparsers ``sub``.
-COMMAND_MODULES = ("cli_eos", "cli_sweep", "cli_certify")
+COMMAND_MODULES = ("cli_eos", "cli_sweep", "cli_certify", "cli_flow")
 HUMAN_DIGITS = 24  # significant digits shown to a person (JSON carries all achieved digits)
 
 
