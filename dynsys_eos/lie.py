@@ -100,17 +100,17 @@ class PolynomialRing:
         return poly.diff(self.gens[i])
 
     def native(self, value):
-        """An exact rational in the backend's own type (flint ``fmpq`` or ``fractions.Fraction``)."""
+        """An exact rational in the backend's own type (flint ``fmpq``, or the sympy domain's ``QQ``)."""
         value = sympy.Rational(value)
         if self.backend == "flint":
             return flint.fmpq(int(value.p), int(value.q))
-        return Fraction(int(value.p), int(value.q))
+        return self._ring.domain(int(value.p), int(value.q))
 
     def evaluate(self, poly, point):
         """The exact value at a point given in native rationals (see :meth:`native`)."""
         if self.backend == "flint":
             return poly(*point)
-        return Fraction(poly(*point)) if len(self.gens) else Fraction(poly)
+        return poly(*point) if len(self.gens) else self._ring.domain.convert(poly)
 
     def terms(self, poly):
         """(exponent tuple, sympy Rational coefficient) pairs."""
@@ -229,6 +229,8 @@ def _pq(value):
         return value.numerator, value.denominator
     if flint is not None and isinstance(value, flint.fmpq):
         return int(value.p), int(value.q)
+    if hasattr(value, "numerator") and not isinstance(value, sympy.Basic):  # gmpy2 mpq, sympy's PythonMPQ
+        return int(value.numerator), int(value.denominator)
     value = sympy.Rational(value)
     return int(value.p), int(value.q)
 
