@@ -319,23 +319,26 @@ def _taylor_flow(loss, values, start, t_end, options):
             runs.append(_taylor_run(series, work, x0, params, t_end_ctx, tol, order, options))
         (status_a, _, _, states_a), (status, pieces, times, states) = runs
         names = loss.state_names
-        end = states[-1]
-        if status != "done" or status_a != "done":
-            bad = status if status != "done" else status_a
-            message = f"Taylor integration stopped ({bad}) at t = {work.format(times[-1], 10)} of {t_end}"
-            return FlowResult(False, bad, message, times[-1], np.array(end, dtype=object), mpmath.inf, 0,
-                              np.array(times, dtype=object), np.array(states, dtype=object), len(pieces), "taylor",
-                              options, values, names, work, _dense(pieces, work))
-        difference = max(abs(a - b) for a, b in zip(states_a[-1], end))
-        size = max(abs(v) for v in end)
+        difference = max(abs(a - b) for a, b in zip(states_a[-1], states[-1]))
+        size = max(abs(v) for v in states[-1])
         floor = work.number(sympy.Rational(1, 10**(options.dps + 19))) * max(size, 1)
         error = work.to_mpf(max(difference, floor))
         digits = _digits(error, work.to_mpf(size))
+        # results in mpmath numbers whatever the working backend (gmpy2 and mpmath numbers do not compare)
+        end = np.array([work.to_mpf(v) for v in states[-1]], dtype=object)
+        times_out = np.array([work.to_mpf(v) for v in times], dtype=object)
+        states_out = np.array([[work.to_mpf(v) for v in x] for x in states], dtype=object)
+    result_ctx = MP(prec=work.prec)
+    dense = _dense(pieces, work)
+    if status != "done" or status_a != "done":
+        bad = status if status != "done" else status_a
+        message = f"Taylor integration stopped ({bad}) at t = {mpmath.nstr(times_out[-1], 10)} of {t_end}"
+        return FlowResult(False, bad, message, times_out[-1], end, mpmath.inf, 0, times_out, states_out, len(pieces),
+                          "taylor", options, values, names, result_ctx, dense)
     message = (f"Taylor series of order {order}, {len(pieces)} steps at tolerance 1e-{options.dps + 8}; error "
                f"estimated by the difference from a run at tolerance 1e-{options.dps} ({len(runs[0][1])} steps)")
-    return FlowResult(True, "done", message, times[-1], np.array(end, dtype=object), error, digits,
-                      np.array(times, dtype=object), np.array(states, dtype=object), len(pieces), "taylor", options,
-                      values, names, work, _dense(pieces, work))
+    return FlowResult(True, "done", message, times_out[-1], end, error, digits, times_out, states_out, len(pieces),
+                      "taylor", options, values, names, result_ctx, dense)
 
 
 def _dense(pieces, ctx):
@@ -343,12 +346,12 @@ def _dense(pieces, ctx):
 
     def evaluate(t):
         with ctx.scope():
-            t = ctx.number(t) if not isinstance(t, type(starts[0])) else t
+            t = ctx.number(t)
             k = max(0, min(len(pieces) - 1, bisect.bisect_right(starts, t) - 1))
             t0, h, coefficients = pieces[k]
             if t < t0 or t > t0 + h * ctx.number("1.000001"):
                 raise ParameterError(f"t = {ctx.format(t, 10)} is outside the integrated interval")
-            return np.array([_horner(c, t - t0) for c in coefficients], dtype=object)
+            return np.array([ctx.to_mpf(_horner(c, t - t0)) for c in coefficients], dtype=object)
 
     return evaluate if pieces else None
 
