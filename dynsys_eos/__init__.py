@@ -31,6 +31,7 @@ _EXPORTS = {
     "follow_period_doubling": "cascade", "CascadeOptions": "cascade",
     "trajectory": "eos", "TrajectoryOptions": "eos", "sharpness": "eos",
     "orbit_diagram": "sweep", "basin_map": "sweep", "SweepOptions": "sweep",
+    "conservation_laws": "laws", "LawOptions": "laws", "integrate_flow": "flow", "FlowOptions": "flow",
     "DynsysError": "errors",
 }
 
