@@ -161,7 +161,7 @@ def cmd_flow(args):
         lines.append(f"  conservation laws (degree <= {found.degree}, {found.count} independent exist): drift "
                      "max |h(x(t)) - h(x(0))| and its expected size (error estimate x |grad h|):")
         for d in drifts[:20]:
-            lines.append(f"    {str(d.law)[:60]:60s} drift {decimal(d.drift, 2)}  expected <= {decimal(d.tolerance, 2)}")
+            lines.append(f"    {str(d.law)[:60]:60s} drift {decimal(d.drift, 2)}  (expected size {decimal(d.tolerance, 2)})")
         if not drifts:
             lines.append("    (no polynomial law of this degree)")
     return "\n".join(lines), result.success

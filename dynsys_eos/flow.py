@@ -376,20 +376,13 @@ class LawDrift:
 
 def law_drift(result, laws):
     """Evaluate each law (a sympy expression in the state and parameter symbols) along ``result``."""
-    from .functions import VectorFunction
+    from .laws import law_function_of
 
-    names = result.state_names
-    parameters = tuple(result.parameters)
-    symbols = {n: sympy.Symbol(n, real=True) for n in names + parameters}
-    laws = [sympy.sympify(law, strict=True) for law in laws]
-    laws = [law.xreplace({s: symbols[s.name] for s in law.free_symbols if s.name in symbols}) for law in laws]
-    extra = sorted({s.name for law in laws for s in law.free_symbols} - set(symbols))
-    if extra:
-        raise ModelError(f"laws use symbol(s) {', '.join(extra)} that the flow's loss does not have")
-    if not laws:
+    if not len(laws):
         return ()
+    names = result.state_names
+    laws, function = law_function_of(laws, names, tuple(result.parameters))
     ctx = result.ctx
-    function = VectorFunction.from_sympy(laws, [symbols[n] for n in names], [symbols[p] for p in parameters])
     out = []
     with ctx.scope():
         bound = function.compile(ctx).bind(result.parameters)

@@ -42,7 +42,7 @@ from .errors import ModelError, ParameterError
 from .lie import Echelon, LieRank, lie_rank, model_fields, random_point, rational_nullspace
 
 __all__ = ["LawOptions", "ConservationLaws", "conservation_laws", "polynomial_laws", "lie_derivative",
-           "factorization_loss", "known_laws", "gd_step_factor", "LawsAlongGD", "laws_along_gd", "balancing_gap",
+           "factorization_loss", "known_laws", "gd_step_factor", "LawsAlongGD", "laws_along_gd", "balancing_gap", "law_function_of",
            "same_span"]
 
 
@@ -422,21 +422,13 @@ def laws_along_gd(map_, laws, start, steps, parameters=None, ctx=None):
         Float64 by default; an MP context for steps where the law's change is below double precision.
     """
     from .arith import Float64
-    from .functions import VectorFunction
     from .values import exact_value
 
     if not isinstance(steps, int) or steps < 0:
         raise ParameterError(f"steps must be a non-negative integer, got {steps!r}")
     ctx = ctx or Float64()
     values_in = map_.parameter_values(parameters)
-    symbols = {name: sympy.Symbol(name, real=True) for name in map_.state_names + map_.parameter_names}
-    laws = [law.xreplace({s: symbols[s.name] for s in law.free_symbols if s.name in symbols}) for law in laws]
-    extra = sorted({s.name for law in laws for s in law.free_symbols} - set(symbols))
-    if extra:
-        raise ModelError(f"laws use symbol(s) {', '.join(extra)} that the map does not have")
-    state_symbols = [symbols[n] for n in map_.state_names]
-    param_symbols = [symbols[n] for n in map_.parameter_names]
-    law_function = VectorFunction.from_sympy(laws, state_symbols, param_symbols)
+    laws, law_function = law_function_of(laws, map_.state_names, map_.parameter_names)
     evaluator = map_.bind(ctx, parameters)
     with ctx.scope():
         law_eval = law_function.compile(ctx).bind(values_in)
@@ -452,6 +444,25 @@ def laws_along_gd(map_, laws, start, steps, parameters=None, ctx=None):
         values = np.array(values, dtype=dtype).reshape(steps + 1, len(laws))
         gap = np.array([balancing_gap(v, ctx) for v in values], dtype=dtype)
     return LawsAlongGD(values, gap, np.array(states, dtype=dtype), tuple(laws), dict(values_in), ctx)
+
+
+def law_function_of(laws, state_names, parameter_names):
+    """The laws re-written in real symbols of the given names, and a :class:`VectorFunction` of them.
+
+    Raises ModelError when a law uses a name that is neither a state variable nor a parameter.
+    """
+    from .functions import VectorFunction
+    from .values import sympy_expression
+
+    symbols = {name: sympy.Symbol(name, real=True) for name in tuple(state_names) + tuple(parameter_names)}
+    laws = [sympy_expression(law, "law") for law in laws]
+    laws = [law.xreplace({s: symbols[s.name] for s in law.free_symbols if s.name in symbols}) for law in laws]
+    extra = sorted({s.name for law in laws for s in law.free_symbols} - set(symbols))
+    if extra:
+        raise ModelError(f"laws use symbol(s) {', '.join(extra)} that are neither state variables nor parameters "
+                         f"({', '.join(symbols)})")
+    function = VectorFunction.from_sympy(laws, [symbols[n] for n in state_names], [symbols[n] for n in parameter_names])
+    return laws, function
 
 
 def balancing_gap(law_values, ctx=None):
