@@ -225,6 +225,7 @@ def test_minimalist2_law_shrinks_by_the_exact_factor_each_step(lr, x, y):
     run = laws_along_gd(m, [law], [x, y], 6, {"lr": lr}, ctx=MP(dps=40))
     factor = gd_step_factor(m.model.loss, law)
     symbols = {s.name: s for s in factor.free_symbols}
+    ratios = run.step_factors()
     with mpmath.workdps(40):
         for k in range(6):
             state = run.states[k]
@@ -232,6 +233,9 @@ def test_minimalist2_law_shrinks_by_the_exact_factor_each_step(lr, x, y):
                                  symbols["lr"]: sympy.Rational(lr)})
             expected = run.values[k][0] * mpmath.mpf(sympy.Float(q, 45))
             assert abs(run.values[k + 1][0] - expected) <= mpmath.mpf(10) ** -35 * max(1, abs(expected))
+            if run.values[k][0] != 0:  # relative accuracy of the ratio: 40 digits less those lost in h
+                tolerance = mpmath.mpf(10) ** -35 / abs(run.values[k][0])
+                assert abs(ratios[k][0] - mpmath.mpf(sympy.Float(q, 45))) <= tolerance
 
 
 def test_scalar_net_balancing_gap_decays_beyond_the_edge_of_stability():
