@@ -135,8 +135,11 @@ def cmd_flow(args):
     options = FlowOptions(method=method, dps=args.dps, rtol=args.rtol, atol=args.rtol * 1e-2,
                           max_seconds=args.max_seconds)
     result = integrate_flow(loss, start, t_end, values, options)
-    found = conservation_laws(loss, options=_law_options(args))
-    laws = found.laws
+    try:
+        found, why_not = conservation_laws(loss, options=_law_options(args)), None
+    except ModelError as exc:  # a non-polynomial loss: the flow stands, its laws are not searched
+        found, why_not = None, str(exc)
+    laws = found.laws if found is not None else ()
     drifts = law_drift(result, laws) if laws and result.success else ()
     digits = max(result.digits, 1)
     if args.json:
@@ -147,7 +150,8 @@ def cmd_flow(args):
             "steps": result.steps, "parameters": {k: str(v) for k, v in values.items()},
             "laws": [{"law": str(d.law), "initial": decimal(d.initial, min(digits, 20)),
                       "drift": decimal(d.drift, 3), "expected": decimal(d.tolerance, 3)} for d in drifts],
-            "laws_count": found.count, "laws_complete": found.complete,
+            "laws_count": None if found is None else found.count,
+            "laws_complete": None if found is None else found.complete, "laws_message": why_not,
         }, result.success
     lines = [f"{loss.name}: gradient flow theta' = -grad L to t = {t_end}: {result.status}",
              f"  {result.message}"]
@@ -158,6 +162,9 @@ def cmd_flow(args):
             lines.append(f"    {n} = {decimal(v, min(digits, 24))}{'...' if digits > 24 else ''}")
         if len(result.state) > 12:
             lines.append(f"    ... ({len(result.state) - 12} more; --json lists all)")
+        if found is None:
+            lines.append(f"  conservation laws: not searched ({why_not})")
+            return "\n".join(lines), result.success
         lines.append(f"  conservation laws (degree <= {found.degree}, {found.count} independent exist): drift "
                      "max |h(x(t)) - h(x(0))| and its expected size (error estimate x |grad h|):")
         for d in drifts[:20]:

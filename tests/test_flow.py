@@ -150,6 +150,8 @@ def test_cli_flow_reports_state_error_and_drift(capsys):
     status, out, err = run(capsys, "flow", "--loss", "(x*y-1)**2/2", "--vars", "x,y", "--guess", "2,0.5",
                            "--time", "1", "--method", "LSODA")
     assert status == 0 and "x**2 - y**2" in out and "significant digits by the error estimate" in out
+    status, out, err = run(capsys, "flow", "--loss", "log(cosh(x))", "--vars", "x", "--guess", "0.7", "--time", "1")
+    assert status == 0 and "not searched" in out and "polynomial" in out
 
 
 @pytest.mark.parametrize("argv, culprit", [
