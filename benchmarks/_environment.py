@@ -2,6 +2,7 @@
 
 import os
 import platform
+import subprocess
 
 
 def environment(args, repeats):
@@ -32,3 +33,16 @@ def seconds_text(seconds):
 def repeats_text(values):
     """Every repeat of a timing, so the spread is visible."""
     return "[" + ", ".join(seconds_text(v) for v in values) + "]"
+
+
+def code_line(root):
+    """Which code was measured: the commit of ``root`` and whether dynsys_eos/ has uncommitted changes."""
+    try:
+        head = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--", "dynsys_eos"],
+                               capture_output=True, text=True, timeout=10).stdout.strip().splitlines()
+        return (f"code: commit {head or '?'}, "
+                + (f"{len(dirty)} uncommitted change(s) in dynsys_eos/" if dirty else "dynsys_eos/ as committed"))
+    except (OSError, subprocess.SubprocessError):
+        return "code: (git not available)"

@@ -66,7 +66,7 @@ if ROOT not in sys.path:
 import mpmath  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _environment import environment, repeats_text, seconds_text  # noqa: E402
+from _environment import code_line, environment, repeats_text, seconds_text  # noqa: E402
 
 # literature values (delta, alpha: 30 decimals; r_inf: OEIS A098587, checked below against the 20 decimals
 # usually quoted, 3.56994567187094490184)
@@ -289,18 +289,6 @@ def _fit(periods, times):
     return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
 
 
-def _code_line():
-    try:
-        head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "dynsys_eos"],
-                               capture_output=True, text=True, timeout=10).stdout.strip().splitlines()
-        return (f"code: commit {head or '?'}, "
-                + (f"{len(dirty)} uncommitted change(s) in dynsys_eos/" if dirty else "dynsys_eos/ as committed"))
-    except (OSError, subprocess.SubprocessError):
-        return "code: (git not available)"
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
@@ -328,7 +316,7 @@ def main(argv=None):
     rep_c = 3 if args.quick else 5
     rep_d = 2 if args.quick else 3
     print(environment(args, f"(a) {rep_a}, (b) {rep_b}, (c) {rep_c}, (d) {rep_d}"))
-    print(_code_line())
+    print(code_line(ROOT))
     failed = []
     import dynsys_eos  # noqa: F401 - import time kept out of the first repeat
 

@@ -47,7 +47,6 @@ The script exits 0 even when a check fails; pass ``--strict`` to exit 1 then.
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 from contextlib import contextmanager
@@ -60,7 +59,7 @@ import mpmath  # noqa: E402
 import sympy  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _environment import environment, repeats_text, seconds_text  # noqa: E402
+from _environment import code_line, environment, repeats_text, seconds_text  # noqa: E402
 
 BACKENDS = ("flint", "iv")
 _s, _repeats = seconds_text, repeats_text
@@ -326,18 +325,6 @@ def part_c(args, failed):
         failed.append("(c) a point on the manifold of minima was reported proved")
 
 
-def _code_line():
-    try:
-        head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "dynsys_eos"],
-                               capture_output=True, text=True, timeout=10).stdout.strip().splitlines()
-        return (f"code: commit {head or '?'}, "
-                + (f"{len(dirty)} uncommitted change(s) in dynsys_eos/" if dirty else "dynsys_eos/ as committed"))
-    except (OSError, subprocess.SubprocessError):
-        return "code: (git not available)"
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="one repeat everywhere")
@@ -351,7 +338,7 @@ def main(argv=None):
     started = time.perf_counter()
     print(environment(args, "flint 3-5, iv 1-3 (see each part)" if not args.quick else 1)
           + f"; python-flint {flint.__version__}")
-    print(_code_line())
+    print(code_line(ROOT))
     failed = []
     for part in (part_a, part_b, part_c):
         part(args, failed)
