@@ -34,7 +34,7 @@ try:  # optional: rigorous and fast
 except ImportError:  # pragma: no cover - depends on the installation
     flint = None
 
-__all__ = ["Balls", "get_balls", "BACKENDS", "decimal_box"]
+__all__ = ["Balls", "get_balls", "BACKENDS"]
 
 
 def _rational(text):
@@ -131,12 +131,6 @@ class Balls:
     def scope(self):
         raise NotImplementedError
         yield  # pragma: no cover
-
-    def vector(self, values):
-        out = np.empty(len(values), dtype=object)
-        for i, v in enumerate(values):
-            out[i] = v
-        return out
 
     def exact_matrix(self, matrix):
         """A matrix of exact balls from a float64 (or mpf) array."""
@@ -338,8 +332,3 @@ def get_balls(backend="auto", prec=None, dps=None):
     if prec is None:
         prec = int(math.ceil((dps or 50) * 3.3219280948873626)) + 8
     return BACKENDS[backend](int(prec))
-
-
-def decimal_box(balls, values, digits):
-    """[(mid, rad), ...] decimal strings of boxes enclosing each ball of ``values``."""
-    return [balls.decimal(v, digits) for v in values]
