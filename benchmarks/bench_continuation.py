@@ -60,7 +60,7 @@ if ROOT not in sys.path:
 import mpmath  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _environment import environment, repeats_text, seconds_text  # noqa: E402
+from _environment import ensure_venv, environment, last_error_line, repeats_text, seconds_text  # noqa: E402
 
 P_MIN, P_MAX = 2.8, 3.566
 LEVELS = 4                      # flips r1..r4: periods 1, 2, 4, 8
@@ -238,35 +238,6 @@ PYCONT_SETTINGS = dict(ds_min=1e-7, ds_max=2e-3, ds_0=2e-4, n_steps=300,
                                           "analyze_stability": False})
 
 
-def _last_error_line(text):
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and "is ignored: it is neither" not in ln]
-    errors = [ln for ln in lines if "Error" in ln or ln.startswith("ERROR")]
-    return (errors or lines or ["(no output)"])[-1]
-
-
-def ensure_venv(path, package):
-    """Create ``path`` (a venv) if needed and pip-install ``package``; returns (ok, note, seconds)."""
-    t0 = time.perf_counter()
-    python = os.path.join(path, "bin", "python")
-    try:
-        if not os.path.exists(python):
-            subprocess.run([sys.executable, "-m", "venv", path], check=True, capture_output=True, text=True,
-                           timeout=PIP_TIMEOUT)
-        proc = subprocess.run([python, "-m", "pip", "install", "--disable-pip-version-check", "-q", package],
-                              capture_output=True, text=True, timeout=PIP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        return False, f"pip install {package}: timed out after {PIP_TIMEOUT} s", time.perf_counter() - t0
-    except (OSError, subprocess.CalledProcessError) as exc:
-        detail = getattr(exc, "stderr", "") or str(exc)
-        return False, f"venv creation failed: {_last_error_line(detail)}", time.perf_counter() - t0
-    seconds = time.perf_counter() - t0
-    if proc.returncode != 0:
-        return False, f"pip install {package} failed: {_last_error_line(proc.stderr + proc.stdout)}", seconds
-    show = subprocess.run([python, "-m", "pip", "show", package], capture_output=True, text=True)
-    version = next((ln.split(":", 1)[1].strip() for ln in show.stdout.splitlines() if ln.startswith("Version:")), "?")
-    return True, f"{package} {version}", seconds
-
-
 def run_pycont(python, k):
     config = dict(PYCONT_SETTINGS, period=2 ** (k - 1), r0=BELOW[k])
     config["solver_parameters"] = dict(config["solver_parameters"], param_min=BELOW[k] - 0.05)
@@ -279,14 +250,13 @@ def run_pycont(python, k):
     try:
         return json.loads(lines[-1])
     except (IndexError, ValueError):
-        return {"error": f"exit {proc.returncode}: {_last_error_line(proc.stderr)}"}
+        return {"error": f"exit {proc.returncode}: {last_error_line(proc.stderr)}"}
 
 
 def probe_pydstool(path):
-    ok, note, seconds = ensure_venv(path, "PyDSTool")
-    if not ok:
-        return f"{note}"
-    python = os.path.join(path, "bin", "python")
+    python, note, seconds = ensure_venv(path, "PyDSTool", timeout=PIP_TIMEOUT)
+    if python is None:
+        return note
     try:
         proc = subprocess.run([python, "-c", "import numpy, sys, PyDSTool; print('imports; numpy', numpy.__version__)"],
                               capture_output=True, text=True, timeout=120, cwd="/tmp")
@@ -297,7 +267,7 @@ def probe_pydstool(path):
     where = f"(numpy {versions[0]}, Python {versions[1]})" if len(versions) == 2 else ""
     if proc.returncode == 0:
         return f"{note}: installs and imports {where}; not benchmarked further"
-    return f"{note}: installs {where} in {seconds:.0f} s; import fails: {_last_error_line(proc.stderr)}"
+    return f"{note}: installs {where} (venv set up in {seconds:.0f} s); import fails: {last_error_line(proc.stderr)}"
 
 
 # --------------------------------------------------------------------------------------
@@ -393,11 +363,12 @@ def main(argv=None):
     # peers
     if run_peers:
         print("\nPeers (installed now into /tmp venvs; float64 only)")
-        ok, note, seconds = ensure_venv(args.peers_venv, "pycont-lite")
-        print(f"  pycont-lite: {'installed' if ok else 'FAILED'} ({note}; pip {seconds:.0f} s) in {args.peers_venv}")
+        python, note, seconds = ensure_venv(args.peers_venv, "pycont-lite", timeout=PIP_TIMEOUT)
+        ok = python is not None
+        print(f"  pycont-lite: {'installed' if ok else 'FAILED'} ({note}; venv set up in {seconds:.0f} s) "
+              f"in {args.peers_venv}")
         ours50 = [r for r in runs.get(50, []) if r["error"] is None]
         if ok:
-            python = os.path.join(args.peers_venv, "bin", "python")
             s = PYCONT_SETTINGS
             print(f"  G(u, r) = f^(2p)(u) - u, branch point = flip of the period-p orbit; ds_min {s['ds_min']}, "
                   f"ds_max {s['ds_max']}, ds_0 {s['ds_0']}, n_steps {s['n_steps']}, param_max {P_MAX}, "

@@ -59,7 +59,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
 
-from _environment import environment, repeats_text, seconds_text  # noqa: E402
+from _environment import ensure_venv, environment, repeats_text, seconds_text  # noqa: E402
 
 TARGET = 5e7
 TRANSIENT, KEEP, BASIN_KEEP = 2000, 64, 64
@@ -178,24 +178,8 @@ print(json.dumps({"times": times, "shape": list(frame.shape), "version": pynamic
 """
 
 
-def ensure_venv(path, package):
-    python = os.path.join(path, "bin", "python")
-    try:
-        if not os.path.exists(python):
-            subprocess.run([sys.executable, "-m", "venv", path], check=True, capture_output=True, timeout=PIP_TIMEOUT)
-        probe = subprocess.run([python, "-c", f"import {package}"], capture_output=True, timeout=120)
-        if probe.returncode != 0:
-            proc = subprocess.run([python, "-m", "pip", "install", "--disable-pip-version-check", "-q", package],
-                                  capture_output=True, text=True, timeout=PIP_TIMEOUT)
-            if proc.returncode != 0:
-                return None, f"pip install {package} failed: {(proc.stderr or proc.stdout).strip().splitlines()[-1:]}"
-    except (OSError, subprocess.SubprocessError) as exc:
-        return None, f"{package}: {type(exc).__name__}: {exc}"
-    return python, "ok"
-
-
 def pynamical(path, n, repeats):
-    python, note = ensure_venv(path, "pynamical")
+    python, note, _ = ensure_venv(path, "pynamical", timeout=PIP_TIMEOUT)
     if python is None:
         return None, note
     try:
