@@ -45,7 +45,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _environment import environment, repeats_text, seconds_text  # noqa: E402
+from _environment import code_line, environment, repeats_text, seconds_text  # noqa: E402
 
 CASES = {
     "dmf": {"label": "dmf depth 3 dim 3", "count": 12},
@@ -151,9 +151,10 @@ def ours(case, repeats):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--strict", action="store_true")
-    parser.add_argument("--baseline-timeout", type=float, default=None)
+    parser.add_argument("--quick", action="store_true", help="1 repeat, baseline limited to 30 s per model")
+    parser.add_argument("--strict", action="store_true", help="exit 1 if a check fails")
+    parser.add_argument("--baseline-timeout", type=float, default=None, metavar="S",
+                        help="time limit of the sympy baseline per model (default 120 s, 30 s with --quick)")
     parser.add_argument("--baseline-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.baseline_child:
@@ -162,6 +163,7 @@ def main():
     repeats = 1 if args.quick else 3
     timeout = args.baseline_timeout or (30 if args.quick else 120)
     print(environment(args, repeats))
+    print(code_line(ROOT))
     failed = False
     print(f"{'model':22s} {'D':>3s} {'count':>5s} {'laws':>4s} {'complete':>8s} {'ours (best)':>12s} "
           f"{'baseline':>14s} {'ratio':>7s}  check")
