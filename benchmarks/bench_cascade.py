@@ -67,6 +67,7 @@ import mpmath  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _environment import code_line, environment, repeats_text, seconds_text  # noqa: E402
+from _logistic import flip_system  # noqa: E402
 
 # literature values (delta, alpha: 30 decimals; r_inf: OEIS A098587, checked below against the 20 decimals
 # usually quoted, 3.56994567187094490184)
@@ -84,7 +85,7 @@ DELTA_DIGITS = 12
 
 
 # --------------------------------------------------------------------------------------
-# baseline: plain mpmath, written here (no package code)
+# baseline: plain mpmath, written here and in _logistic.py (no package code)
 # --------------------------------------------------------------------------------------
 
 def baseline_flip(period, x0, r0, dps, max_steps=60):
@@ -94,17 +95,8 @@ def baseline_flip(period, x0, r0, dps, max_steps=60):
         x, r = mpmath.mpf(x0), mpmath.mpf(r0)
         tol = mpmath.mpf(10) ** (-dps + 3)
         for step in range(1, max_steps + 1):
-            # forward along the orbit: y = f^j(x), a = dy/dx, b = dy/dr, a_x = da/dx, a_r = da/dr
-            y, a, b, a_x, a_r = x, one, zero, zero, zero
-            for _ in range(period):
-                f_x, f_r, f_xx, f_xr = r * (1 - 2 * y), y * (1 - y), -2 * r, 1 - 2 * y
-                a_x = f_xx * a * a + f_x * a_x
-                a_r = (f_xx * b + f_xr) * a + f_x * a_r
-                a, b = f_x * a, f_x * b + f_r
-                y = r * y * (1 - y)
-            residual = mpmath.matrix([y - x, a + 1])
-            jacobian = mpmath.matrix([[a - 1, b], [a_x, a_r]])
-            d = mpmath.lu_solve(jacobian, -residual)
+            residual, jacobian = flip_system(x, r, period, one, zero)
+            d = mpmath.lu_solve(mpmath.matrix(jacobian), -mpmath.matrix(residual))
             x, r = x + d[0], r + d[1]
             if max(abs(d[0]), abs(d[1])) <= tol * max(1, abs(r)):
                 return x, r, step

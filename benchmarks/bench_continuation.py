@@ -61,6 +61,7 @@ import mpmath  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _environment import ensure_venv, environment, last_error_line, repeats_text, seconds_text  # noqa: E402
+from _logistic import flip_system  # noqa: E402
 
 P_MIN, P_MAX = 2.8, 3.566
 LEVELS = 4                      # flips r1..r4: periods 1, 2, 4, 8
@@ -91,15 +92,7 @@ def flip_reference(period, dps):
         one, zero = mpmath.mpf(1), mpmath.mpf(0)
 
         def system(x_start, r):
-            # forward propagation of x, a = dx/dx0 (the multiplier at the end), b = dx/dr, da/dx0, da/dr
-            x, a, b, a_x, a_r = x_start, one, zero, zero, zero
-            for _ in range(period):
-                f_x, f_r, f_xx, f_xr = r * (1 - 2 * x), x * (1 - x), -2 * r, 1 - 2 * x
-                a_x = f_xx * a * a + f_x * a_x
-                a_r = (f_xx * b + f_xr) * a + f_x * a_r
-                a, b = f_x * a, f_x * b + f_r
-                x = r * x * (1 - x)
-            return [x - x_start, a + 1], [[a - 1, b], [a_x, a_r]]
+            return flip_system(x_start, r, period, one, zero)
 
         # maxsteps: MDNewton stops after 10 steps by default, and findroot's own check (|f|^2 <= tol) then
         # accepts a root with only about half the digits; so allow more steps and check |f| itself
