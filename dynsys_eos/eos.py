@@ -201,9 +201,15 @@ class Spectrum:
 class Trajectory:
     """A recorded trajectory with its diagnostics (fields are None where they do not apply).
 
+    ``status``: ``"completed"`` (all steps); ``"critical"`` (the run landed
+    exactly on a critical point of the loss where the rule's step is 0/0,
+    e.g. normalized GD reaching a minimum; ``success`` is True, the last
+    record is that point); ``"undefined"`` (NaN from a finite state: the map
+    is undefined there); ``"diverged"`` (an infinite state or |x| > 1e30).
+    The last finite state is always recorded.
     ``loss``, ``sharpness``, ``threshold`` and ``phases`` need a loss (None for
-    a raw map); ``oscillation``, ``lyapunov`` and ``spectrum`` are None for a
-    diverged run (``spectrum`` also when records skip steps);
+    a raw map); ``oscillation``, ``lyapunov`` and ``spectrum`` are None for an
+    undefined or diverged run (``spectrum`` also when records skip steps);
     ``sharpness_error`` is an error estimate per record;
     ``digits`` (mp runs only) are the significant digits of each recorded
     state measured at two precisions.
@@ -214,7 +220,7 @@ class Trajectory:
     start: tuple
     options: TrajectoryOptions
     success: bool
-    status: str  # "completed" or "diverged"
+    status: str  # "completed", "critical", "undefined" or "diverged"
     message: str
     precision: str  # "float64" or "mp, N digits"
     steps: np.ndarray = field(repr=False)
@@ -381,7 +387,12 @@ def _sharpness_columns(gradient, columns, method, iterations):
 
 
 def _iterate_float(map_, values, start, options):
-    """Float64 iteration: recorded states, their steps, Lyapunov log-growths, and the step where it diverged."""
+    """Float64 iteration: steps and recorded states, Lyapunov log-growths, and why it stopped early.
+
+    The stop is None or (k, kind): step k gave an infinite or escaping state
+    (kind "diverged") or NaN from a finite one (kind "undefined": 0/0 or a
+    value outside the map's domain).  The last finite state is always recorded.
+    """
     ctx = Float64()
     bound = map_.bind(ctx, values)
     program = map_.function.program("directional").bind(ctx)
@@ -391,7 +402,7 @@ def _iterate_float(map_, values, start, options):
     tangent /= np.linalg.norm(tangent)
     recorded, steps = [x.copy()], [0]
     growth = np.full(options.steps, np.nan) if options.lyapunov else None
-    diverged = None
+    stop = None
     for k in range(1, options.steps + 1):
         with np.errstate(all="ignore"):
             if options.lyapunov:
@@ -405,15 +416,19 @@ def _iterate_float(map_, values, start, options):
             else:
                 new = np.asarray(_value(bound, x), dtype=float)
         if not np.all(np.abs(new) < _ESCAPE):  # NaN, infinity, or about to overflow the loss
-            diverged = k
+            undefined = np.any(np.isnan(new)) and not np.any(np.abs(new[~np.isnan(new)]) >= _ESCAPE)
+            stop = (k, "undefined" if undefined else "diverged")
             break
         x = new
         if k % options.record_every == 0 or k == options.steps:
             recorded.append(x.copy())
             steps.append(k)
-    if growth is not None and diverged is not None:
-        growth = growth[: diverged - 1]
-    return np.array(steps), np.array(recorded), growth, diverged
+    if stop is not None:
+        growth = None if growth is None else growth[: stop[0] - 1]
+        if steps[-1] != stop[0] - 1:
+            recorded.append(x.copy())
+            steps.append(stop[0] - 1)
+    return np.array(steps), np.array(recorded), growth, stop
 
 
 def _float_loss(value_fn, columns):
@@ -430,24 +445,59 @@ def _value(bound, x):
         return [float(v) for v in program(x, bound.parameters)]
 
 
-def _iterate_mp(map_, values, start, options, dps):
-    """mpmath iteration at ``dps``; returns (steps, states, diverged)."""
+def _iterate_mp(map_, values, start, options, dps, last=None, also=()):
+    """mpmath iteration at ``dps``; returns (steps, states, stop) as :func:`_iterate_float` does.
+
+    ``last`` caps the number of steps, ``also`` adds steps to record.  An
+    evaluation error (0/0, a value outside the map's domain) is the stop kind
+    "undefined"; mp numbers do not overflow, so nothing escapes here.
+    """
     ctx = MP(dps=dps)
     bound = map_.bind(ctx, values)
+    last = options.steps if last is None else last
     with ctx.scope():
         x = ctx.array(start)
         recorded, steps = [x.copy()], [0]
-        diverged = None
-        for k in range(1, options.steps + 1):
+        stop = None
+        for k in range(1, last + 1):
             try:
-                x = bound.value(x)
+                x_new = bound.value(x)
             except EvaluationError:
-                diverged = k
+                stop = (k, "undefined")
                 break
-            if k % options.record_every == 0 or k == options.steps:
+            x = x_new
+            if k % options.record_every == 0 or k == last or k in also:
                 recorded.append(x.copy())
                 steps.append(k)
-    return np.array(steps), np.array(recorded, dtype=object), diverged
+        if stop is not None and steps[-1] != stop[0] - 1:
+            recorded.append(x.copy())
+            steps.append(stop[0] - 1)
+    return np.array(steps), np.array(recorded, dtype=object), stop
+
+
+def _iterate_mp_twice(map_, values, start, options):
+    """The mp run at two precisions on common recorded steps: (steps, states_lo, states_hi, stop, note).
+
+    Where the runs stop at different steps (a landing on a critical point
+    that only one precision resolves), the higher precision decides and the
+    note says so; both runs are recorded at its last state.
+    """
+    hi_dps = 2 * options.dps + 10
+    steps_lo, states_lo, stop_lo = _iterate_mp(map_, values, start, options, options.dps)
+    also = {stop_lo[0] - 1} if stop_lo else set()
+    steps_hi, states_hi, stop_hi = _iterate_mp(map_, values, start, options, hi_dps, also=also)
+    note = ""
+    if stop_lo != stop_hi:
+        if stop_hi and (stop_lo is None or stop_lo[0] > stop_hi[0]):  # record the low run where the high one ended
+            end = stop_hi[0] - 1
+            steps_lo, states_lo, _ = _iterate_mp(map_, values, start, options, options.dps, last=end, also={end})
+        lo_text = f"stopped at step {stop_lo[0]}" if stop_lo else "did not stop"
+        note = (f"; the {options.dps}-digit run {lo_text}, so the outcome depends on the precision (see the digits)"
+                + (f"; records end at step {stop_lo[0] - 1} where it stopped" if not stop_hi or
+                   (stop_lo and stop_lo[0] < stop_hi[0]) else ""))
+    common = np.intersect1d(steps_lo, steps_hi)
+    pick = lambda steps, states: states[np.searchsorted(steps, common)]  # noqa: E731
+    return common, pick(steps_lo, states_lo), pick(steps_hi, states_hi), stop_hi, note
 
 
 def _mp_diagnostics(map_, values, states, dps):
@@ -637,9 +687,9 @@ def power_spectrum(values):
 def two_step_map(series):
     """Pairs (z_t, z_{t+2}) of a recorded series: the graph of the two-step map of an observable.
 
-    Points of a period-2 orbit are fixed points of the two-step map; Zhu et
-    al. read the EoS mechanism from this curve (a parabola for the degree-4
-    minimalist model).
+    Points of a period-2 orbit are fixed points of the two-step map (for Zhu
+    et al.'s parabola, the two-step iterates in reduced coordinates, see
+    docs/gallery/zhu_minimalist.py).
 
     >>> a, b = two_step_map([1, 2, 3, 4, 5])
     >>> a.tolist(), b.tolist()
@@ -671,6 +721,29 @@ def _lyapunov(growth, tail, unit_roundoff):
 # ------------------------------------------------------------------------------------ the driver
 
 
+def _stop_status(map_, values, last, stop, total, precision):
+    """(status, message) of a run: completed, critical, undefined or diverged (see :class:`Trajectory`)."""
+    if stop is None:
+        return "completed", f"{total} steps in {precision}"
+    step, kind = stop
+    if kind == "diverged":
+        return "diverged", f"diverged at step {step} (non-finite or |x| > 1e30); recorded up to step {step - 1}"
+    if map_.loss is not None and _gradient_vanishes(map_, values, last):
+        return "critical", (f"landed exactly on a critical point of the loss at step {step - 1} (gradient 0), where "
+                            f"the {map_.rule or 'map'} step is undefined (0/0); stopped there")
+    return "undefined", (f"the map is undefined at the state of step {step - 1} (0/0 or outside its domain); "
+                         f"recorded up to step {step - 1}")
+
+
+def _gradient_vanishes(map_, values, state):
+    """True when every component of the loss gradient at ``state`` is exactly zero."""
+    ctx = MP(dps=30) if isinstance(state[0], mpmath.mpf) else Float64()  # the zero test needs no more digits
+    _, gradient = _loss_functions(map_, values, ctx)
+    theta = ctx.array(list(state[: map_.loss.dimension]))
+    with ctx.scope(), np.errstate(all="ignore"):
+        return all(v == 0 for v in gradient.value(theta))
+
+
 def trajectory(map_, start, options=None, parameters=None):
     """Iterate ``map_`` from ``start`` and record the EoS diagnostics.
 
@@ -686,8 +759,10 @@ def trajectory(map_, start, options=None, parameters=None):
     Returns
     -------
     Trajectory
-        ``status`` is ``"completed"`` or ``"diverged"`` (the record stops at
-        the last finite state; ``success`` is False).
+        ``status`` is ``"completed"``, ``"critical"`` (landed exactly on a
+        critical point where the step is 0/0; ``success`` True),
+        ``"undefined"`` or ``"diverged"`` (``success`` False); the record
+        ends at the last finite state.
 
     Raises
     ------
@@ -703,17 +778,14 @@ def trajectory(map_, start, options=None, parameters=None):
     has_loss = map_.loss is not None
     n_loss = map_.loss.dimension if has_loss else 0
     digits = None
+    precision_note = ""
     if options.dps is None:
-        steps, states, growth, diverged = _iterate_float(map_, values, start, options)
+        steps, states, growth, stop = _iterate_float(map_, values, start, options)
         precision = "float64"
         lyapunov = _lyapunov(growth, options.tail, _UNIT_ROUNDOFF) if options.lyapunov else None
     else:
-        steps, states_lo, diverged = _iterate_mp(map_, values, start, options, options.dps)
+        steps, states_lo, states, stop, precision_note = _iterate_mp_twice(map_, values, start, options)
         hi_dps = 2 * options.dps + 10
-        steps_hi, states, diverged_hi = _iterate_mp(map_, values, start, options, hi_dps)
-        count = min(len(steps), len(steps_hi))
-        steps, states_lo, states = steps[:count], states_lo[:count], states[:count]
-        diverged = diverged or diverged_hi
         digits = _relative_digits(states_lo, states, options.dps)
         precision = f"mp, {options.dps} digits (checked at {hi_dps})"
         lyapunov = None
@@ -742,23 +814,25 @@ def trajectory(map_, start, options=None, parameters=None):
     elif has_loss:
         value_fn, _ = _loss_functions(map_, values, Float64())
         loss = _float_loss(value_fn, np.asarray(states[:, :n_loss], dtype=float).T)
+    status, message = _stop_status(map_, values, states[-1], stop, options.steps, precision)
+    message += precision_note
+    success = status in ("completed", "critical")
     float_states = np.asarray(states, dtype=float)
     product = end_to_end_product(map_)
     oscillation = None
-    if not diverged:  # late-time structure of an escaping orbit means nothing
-        oscillation = oscillation_subspace(float_states, options.tail, options.rank_tolerance, product,
+    if success:  # late-time structure of an escaping orbit means nothing
+        # at an exact critical point the orbit rests (the step is 0/0, read as 0): its late time is that point
+        late = float_states if status == "completed" else np.repeat(float_states[-1:], 2, axis=0)
+        oscillation = oscillation_subspace(late, options.tail, options.rank_tolerance, product,
                                            "end-to-end product" if product else None)
     else:
         lyapunov = None
     spectrum = None
-    if sharp is not None and not diverged and len(sharp) > 3 and options.record_every == 1:
+    if sharp is not None and success and len(sharp) > 3 and options.record_every == 1:
         tail_values = np.asarray(sharp, dtype=float)[-max(4, int(len(sharp) * options.tail)):]
         frequency, power = power_spectrum(tail_values)
         spectrum = Spectrum(frequency, power, float(frequency[1 + np.argmax(power[1:])]))
-    status = "diverged" if diverged else "completed"
-    message = (f"diverged at step {diverged} (non-finite state); recorded up to step {int(steps[-1])}" if diverged
-               else f"{options.steps} steps in {precision}")
-    return Trajectory(map=map_, parameters=values, start=start, options=options, success=not diverged, status=status,
+    return Trajectory(map=map_, parameters=values, start=start, options=options, success=success, status=status,
                       message=message, precision=precision, steps=steps, states=states, loss=loss, sharpness=sharp,
                       sharpness_error=sharp_err, threshold=threshold, phases=phases, oscillation=oscillation,
                       lyapunov=lyapunov, spectrum=spectrum, digits=digits)

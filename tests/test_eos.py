@@ -121,6 +121,38 @@ def test_divergence_is_a_status():
     assert np.all(np.isfinite(t.loss))
 
 
+@pytest.mark.parametrize("dps", [None, 30])
+@pytest.mark.parametrize("record_every", [1, 4])
+def test_normalized_gd_landing_on_the_minimum_is_critical_not_diverged(dps, record_every):
+    # |(3/8, 1/2)| = 5/8 = lr, all dyadic: one ngd step reaches the origin exactly at any precision; the next is 0/0
+    ngd = make_map(Loss((x**2 + y**2) / 2, [x, y], name="bowl"), "ngd", lr=sympy.Rational(5, 8))
+    t = trajectory(ngd, ["0.375", "0.5"], TrajectoryOptions(steps=10, dps=dps, record_every=record_every))
+    assert (t.status, t.success, t.steps.tolist()) == ("critical", True, [0, 1])
+    assert [float(v) for v in t.final] == [0.0, 0.0] and "critical point" in t.message
+    assert "depends on the precision" not in t.message
+    assert t.oscillation is not None and t.oscillation.dimension == 0
+
+
+def test_a_landing_only_one_precision_resolves_is_said():
+    # 0.3 and 0.4 are not dyadic: at 70 digits the step lands on 0 exactly, at 30 digits 5e-32 away, after which
+    # ngd hops back by lr: the two precisions disagree, the higher one decides and the message says so
+    ngd = make_map(Loss((x**2 + y**2) / 2, [x, y], name="bowl"), "ngd", lr=sympy.Rational(1, 2))
+    t = trajectory(ngd, ["0.3", "0.4"], TrajectoryOptions(steps=10, dps=30, record_every=4))
+    assert t.status == "critical" and t.steps.tolist() == [0, 1]
+    assert "the 30-digit run did not stop" in t.message and t.digits[-1] <= 1
+
+
+@pytest.mark.parametrize("dps", [None, 30])
+def test_leaving_the_domain_of_the_map_is_undefined(dps):
+    # GD on sqrt(L - Lstar) with Lstar above the minimum loss: once L < Lstar the step is NaN / an error
+    m = make_map(Loss((x * y - 1) ** 2 / 2, [x, y], name="xy"), "sqrt", lr=sympy.Rational(1, 2),
+                 Lstar=sympy.Rational(1, 10))
+    t = trajectory(m, ["0.3", "0.4"], TrajectoryOptions(steps=10, dps=dps))
+    assert t.status == "undefined" and not t.success and t.oscillation is None
+    losses = [(float(a) * float(b) - 1) ** 2 / 2 for a, b in t.states]
+    assert t.steps[-1] < 10 and losses[-1] < 0.1 <= min(losses[:-1])  # the record ends where it left the domain
+
+
 # -- Zhu et al.: sharpness concentration ---------------------------------------------------------
 
 @pytest.mark.parametrize("lr", [0.05, 0.1, 0.2])
