@@ -32,8 +32,7 @@ print("Paper's claim: normalized GD and GD on sqrt(L) drift toward flatter minim
 for rule in ("gd", "ngd", "sqrt"):
     t = trajectory(make_map(loss, rule, lr="0.05"), ["3", "0.34"], TrajectoryOptions(steps=20000, record_every=10))
     axes.plot(t.steps, t.sharpness, label=rule)
-    note = (" (NGD stopped where the gradient vanished exactly: its step is undefined at a minimum)"
-            if t.status == "diverged" else "")
+    note = f" ({t.status}: {t.message})" if t.status != "completed" else ""
     print(f"  {rule:5s}: sharpness {float(t.sharpness[0]):.4f} at step 0 -> {float(t.sharpness[-1]):.6f} at step "
           f"{int(t.steps[-1])}; final state ({', '.join(f'{v:.6f}' for v in np.asarray(t.final, dtype=float))})"
           f"{note}; flattest minimum: sharpness 2 at (1, 1)")
