@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    PYTHONPATH=. python docs/gallery/kalra_uv.py      # a few seconds
+    PYTHONPATH=. python docs/gallery/kalra_uv.py      # about 15 s
 
 The UV model f = v^T U x / sqrt(n), loss 1/2 (f - y)^2 (n = 4, x = (1), y = 2).  GD on (U, v) closes on the
 function-space pair (Delta f, lambda) (dynsys_eos.uvspace).  The paper's claims checked here:
@@ -11,9 +11,12 @@ function-space pair (Delta f, lambda) (dynsys_eos.uvspace).  The paper's claims 
   lr_c = sqrt(n) / (|x| |y|) (= 1 here) beyond which no minimum is stable;
 * the (Delta f, lambda) phase portrait: a line of minima Delta f = 0 (stable below lambda = 2/lr), two
   nullclines and a forbidden region lambda < 2 |x| |Delta f + y| / sqrt(n) that no parameters reach;
-* beyond lr_c GD does not converge: it oscillates with period 2, then period-doubles into chaos, then diverges.
+* beyond lr_c GD does not converge: it oscillates with period 2, then period-doubles into chaos, then diverges;
+* no EoS when the maximal trainable lr is below lr_c: from sharper (scaled-up) starts GD diverges at a smaller
+  lr, and once that is below lr_c every trainable lr converges to a minimum.
 
-Writes docs/gallery/figures/kalra-uv-portrait.png and kalra-uv-orbit-diagram.png and prints their numbers.
+Writes docs/gallery/figures/kalra-uv-portrait.png, kalra-uv-orbit-diagram.png and kalra-uv-init.png and prints
+their numbers.
 """
 
 from pathlib import Path
@@ -126,3 +129,45 @@ axes.plot(lrs, 2 / lrs, color="0.5", lw=0.8, ls=":", label="2/lr")
 axes.set_ylim(0, 8)
 axes.legend(fontsize=8)
 figure.savefig(FIGURES / "kalra-uv-orbit-diagram.png", dpi=120)
+
+# -- 4. initialization: no EoS when the maximal trainable lr is below lr_c
+print("Paper's claim: EoS needs lr > lr_c (below it a minimum is stable and GD converges to it), so there is no "
+      "EoS when the maximal trainable lr (beyond which GD diverges from the given start) is below lr_c.")
+print("  starts: the default state scaled by s (a larger s: a sharper start); 441 values of lr in [0.3, 2.5], 3000 "
+      "steps transient; EoS = a bounded late orbit that is not a fixed point (period >= 2 or none found)")
+print(f"  {'s':>5} {'lambda_0':>9} {'lr_max':>7} {'lr_max > lr_c':>13} {'EoS at lr in':>18} {'EoS cells':>9} "
+      f"{'bounded above lr_max':>20}")
+base = np.asarray(model.model.default_state(), dtype=float)
+scan = np.linspace(0.3, 2.5, 441)
+rows = []
+for scale in (0.5, 1.0, 1.5, 2.0, 2.5, 2.75, 3.0):
+    start = base * scale
+    _, lam0 = uvspace.coordinates(model, start[None, :])
+    sweep = orbit_diagram(model, "lr", scan, initial=[f"{v:.15g}" for v in start],
+                          options=SweepOptions(transient=3000, keep=128), executor="serial")
+    first_divergence = first_index(sweep.diverged)
+    lr_max = scan[first_divergence - 1] if first_divergence else np.inf
+    eos = ~sweep.diverged & (sweep.period != 1)
+    after = int(np.sum(~sweep.diverged[first_divergence:])) if first_divergence else 0
+    span = f"[{scan[eos].min():.3f}, {scan[eos].max():.3f}]" if eos.any() else "none"
+    rows.append((scale, float(lam0[0]), lr_max, scan[eos].min() if eos.any() else None))
+    print(f"  {scale:5.2f} {lam0[0]:9.3f} {lr_max:7.3f} {str(lr_max > float(derived)):>13} {span:>18} "
+          f"{int(eos.sum()):9d} {after:20d}")
+consistent = all((r[3] is not None) == (r[2] > float(derived)) for r in rows)
+onset = [r[3] for r in rows if r[3] is not None]
+print(f"  EoS exactly when lr_max > lr_c: {consistent}; EoS never starts below lr_c: "
+      f"{all(v >= float(derived) - 1e-12 for v in onset)} (first EoS cell at lr = "
+      f"{min(onset):.3f}; grid spacing {scan[1] - scan[0]:.3f}); lr_max is a grid value (+- one spacing)")
+figure = Figure(figsize=(7, 4.2), layout="constrained")
+FigureCanvasAgg(figure)
+axes = figure.add_subplot(1, 1, 1)
+lam_axis = [r[1] for r in rows]
+axes.plot(lam_axis, [r[2] for r in rows], "o-", label="lr_max (first divergence, from the scaled start)")
+axes.axhline(float(derived), color="k", lw=0.8, ls="--", label="lr_c = sqrt(n)/(|x| |y|)")
+axes.fill_between(lam_axis, float(derived), [max(r[2], float(derived)) for r in rows], color="C1", alpha=0.3,
+                  label="EoS window (lr_c, lr_max]")
+axes.set_xlabel("NTK lambda at the start (start scale s = 0.5 ... 3)")
+axes.set_ylabel("learning rate")
+axes.legend(fontsize=8)
+axes.set_title("UV model, n = 4, x = (1), y = 2: EoS needs lr_max > lr_c", fontsize=9)
+figure.savefig(FIGURES / "kalra-uv-init.png", dpi=120)
