@@ -3,14 +3,16 @@
 ``dynsys-eos diagram MODEL --vary NAME --from A --to B --out FILE.png`` draws
 the attractor against a parameter; ``dynsys-eos basin MODEL --x NAME=A:B
 --y NAME=A:B --out FILE.png`` maps where starts on a grid of two state
-coordinates go.  Both run on a local process pool (``--workers``), or on a
-Dask cluster with ``--scheduler tcp://HOST:PORT``.  A progress bar goes to
-stderr when it is a terminal (``--no-progress`` turns it off).
+coordinates go.  Both run in this process, moving to a local process pool
+(``--workers``) when the work left would take more than a couple of seconds,
+or on a Dask cluster with ``--scheduler tcp://HOST:PORT``.  A progress bar
+goes to stderr when it is a terminal (``--no-progress`` turns it off).
 """
 
-from .cli import _check_writable, _guess, _model_arguments, resolve_map
+
+from .cli import _check_writable, _guess, _model_arguments, _parse_param_options, resolve_map
 from .errors import ParameterError
-from .executors import EXECUTORS
+from .executors import EXECUTORS, POOL_BREAK_EVEN
 
 __all__ = ["register", "cmd_diagram", "cmd_basin"]
 
@@ -21,11 +23,12 @@ def _sweep_arguments(p, keep):
     p.add_argument("--max-period", type=int, default=32, help="largest period detected (default 32)")
     p.add_argument("--bound", type=float, default=1e8, help="|x| beyond this counts as diverged (default 1e8)")
     p.add_argument("--chunk", type=int, default=8192, help="cells per task (default 8192)")
-    p.add_argument("--executor", choices=sorted(EXECUTORS), help="where to run (default: a local process pool, "
-                   "or dask when --scheduler is given)")
+    p.add_argument("--executor", choices=sorted(EXECUTORS),
+                   help=f"where to run (default: auto, i.e. this process, moving the rest to a local process pool "
+                        f"when it would take more than {POOL_BREAK_EVEN:g} s here; dask when --scheduler is given)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--connect-timeout", type=float, default=10.0, help="seconds to reach the scheduler (default 10)")
-    p.add_argument("--workers", type=int, help="processes of the local pool (default: the CPU count)")
+    p.add_argument("--workers", type=int, help="processes of the local pool, or threads (default: the CPU count)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--out", metavar="FILE.png", help="write the figure (needs the plot extra)")
 
@@ -54,11 +57,36 @@ def register(sub):
     p.set_defaults(run=cmd_basin)
 
 
+_OPTION_FLAGS = {"transient": "--transient", "keep": "--keep", "max_period": "--max-period", "bound": "--bound",
+                 "chunk": "--chunk"}
+
+
 def _options(args):
+    """SweepOptions from the flags; its errors name the flags, not the dataclass fields."""
     from .sweep import SweepOptions
 
-    return SweepOptions(transient=args.transient, keep=args.keep, max_period=args.max_period, bound=args.bound,
-                        chunk=args.chunk)
+    try:
+        return SweepOptions(**{field: getattr(args, field) for field in _OPTION_FLAGS})
+    except ParameterError as exc:
+        text = str(exc).replace("SweepOptions needs", "the sweep needs").replace("SweepOptions.", "")
+        for field, flag in _OPTION_FLAGS.items():
+            text = text.replace(f"{field}=", f"{flag} ").replace(f"{field} must", f"{flag} must")
+        raise ParameterError(text) from None
+
+
+def _ordered(start, stop, first, second):
+    """A range must go upwards: a reversed one is almost always a typo (and would plot mirrored)."""
+    if start >= stop:
+        raise ParameterError(f"{first} ({start:g}) must be below {second} ({stop:g})"
+                             + ("" if start == stop else ": swap them"))
+
+
+def _write_figure(draw, path):
+    """Draw to ``path``; a write that fails after the sweep (a full disk, a special folder) names --out."""
+    try:
+        draw(path)
+    except OSError as exc:
+        raise ParameterError(f"--out: cannot write {path!r}: {exc.strerror or exc}") from None
 
 
 def _where(args):
@@ -93,27 +121,34 @@ def _marks(items):
 def cmd_diagram(args):
     import numpy as np
 
-    from .sweep import orbit_diagram
+    from .sweep import _diagram_floats, check_memory, orbit_diagram
 
     _check_writable("--out", args.out)
     map_ = resolve_map(args)
     if args.vary not in map_.parameter_names:
         raise ParameterError(f"cannot vary {args.vary!r}: valid parameters are {', '.join(map_.parameter_names)}")
+    if args.vary in _parse_param_options(args.param):
+        raise ParameterError(f"--param {args.vary}=... fixes the parameter that --vary {args.vary} varies: drop one")
     start, stop = _float(args.start, "--from"), _float(args.stop, "--to")
-    if start == stop:
-        raise ParameterError(f"--from and --to must differ (both {args.start})")
+    _ordered(start, stop, "--from", "--to")
     if args.points < 2:
         raise ParameterError(f"--points must be at least 2, got {args.points}")
+    if args.coordinate is not None and args.coordinate not in map_.state_names:
+        raise ParameterError(f"--coordinate {args.coordinate!r} is not a state variable of {map_.name!r} "
+                             f"(state: {', '.join(map_.state_names)})")
     marks = _marks(args.mark)
+    options = _options(args)
+    check_memory(args.points, _diagram_floats(options, map_.dimension), f"--points {args.points}: an orbit diagram")
     executor, scheduler = _where(args)
     guess = [str(v) for v in _guess(args, map_)]
     diagram = orbit_diagram(map_, args.vary, np.linspace(start, stop, args.points), initial=guess,
-                            options=_options(args), executor=executor, scheduler=scheduler, workers=args.workers,
+                            options=options, executor=executor, scheduler=scheduler, workers=args.workers,
                             progress=False if args.no_progress else None)
     if args.out:
         from .plot_sweep import orbit_diagram_plot
 
-        orbit_diagram_plot(diagram, coordinate=args.coordinate if args.coordinate else 0, marks=marks, path=args.out)
+        _write_figure(lambda path: orbit_diagram_plot(diagram, coordinate=args.coordinate or 0, marks=marks,
+                                                      path=path), args.out)
     if args.json:
         summary = diagram.summary()
         summary["figure"] = args.out
@@ -138,7 +173,9 @@ def _axis(text, flag, points):
     low, colon, high = bounds.partition(":")
     if not sep or not colon or not name.strip():
         raise ParameterError(f"{flag} expects NAME=A:B (e.g. x=-2:2), got {text!r}")
-    return Axis(name.strip(), _float(low.strip(), f"{flag} start"), _float(high.strip(), f"{flag} end"), points)
+    low, high = _float(low.strip(), f"{flag} start"), _float(high.strip(), f"{flag} end")
+    _ordered(low, high, f"{flag} start A", "its end B")
+    return Axis(name.strip(), low, high, points)
 
 
 def cmd_basin(args):
@@ -154,14 +191,15 @@ def cmd_basin(args):
         raise ParameterError(f"--points expects N or NX,NY with each at least 2, got {args.points!r}")
     nx, ny = counts if len(counts) == 2 else counts * 2
     x, y = _axis(args.x_axis, "--x", nx), _axis(args.y_axis, "--y", ny)
+    options = _options(args)
     executor, scheduler = _where(args)
     base = [str(v) for v in _guess(args, map_)]
-    basin = basin_map(map_, x, y, base=base, options=_options(args), executor=executor, scheduler=scheduler,
+    basin = basin_map(map_, x, y, base=base, options=options, executor=executor, scheduler=scheduler,
                       workers=args.workers, progress=False if args.no_progress else None)
     if args.out:
         from .plot_sweep import basin_plot
 
-        basin_plot(basin, path=args.out)
+        _write_figure(lambda path: basin_plot(basin, path=path), args.out)
     if args.json:
         summary = basin.summary()
         summary["figure"] = args.out

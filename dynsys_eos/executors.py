@@ -1,8 +1,12 @@
 """Where a sweep's chunks run: in this process, on a local process pool, or on a Dask cluster.
 
 An executor is a small strategy registered by name in :data:`EXECUTORS`
-(``serial``, ``threads``, ``process``, ``dask``); :func:`make_executor` turns what a user
-gives (a name, an instance, a Dask scheduler address or client) into one.
+(``auto``, ``serial``, ``threads``, ``process``, ``dask``); :func:`make_executor` turns what a
+user gives (a name, an instance, a Dask scheduler address or client) into one.
+The default, ``auto``, runs chunks in this process and moves the rest to a
+local process pool only when they would take longer here than
+:data:`POOL_BREAK_EVEN` seconds: starting a pool costs about a second, so
+small sweeps would be slower on it.
 Every executor runs the same picklable tasks through the same module-level
 function and returns the results in task order, so the arrays a sweep
 produces do not depend on where it ran.
@@ -13,13 +17,16 @@ only when stderr is a terminal (or when asked).
 Examples
 --------
 >>> sorted(EXECUTORS)
-['dask', 'process', 'serial', 'threads']
+['auto', 'dask', 'process', 'serial', 'threads']
 >>> make_executor("serial").run(abs, [-1, 2, -3])
 [1, 2, 3]
+>>> auto = make_executor()          # the default: these tasks take microseconds, so no pool is started
+>>> auto.run(abs, [-1, 2, -3]), auto.describe()
+([1, 2, 3], 'serial (auto: the work was below the 2 s at which a process pool pays off)')
 >>> make_executor("gpu")
 Traceback (most recent call last):
 ...
-dynsys_eos.errors.ParameterError: unknown executor 'gpu'; valid: serial, threads, process, dask
+dynsys_eos.errors.ParameterError: unknown executor 'gpu'; valid: auto, serial, threads, process, dask
 """
 
 import os
@@ -28,11 +35,18 @@ import time
 
 from .errors import ParameterError
 
-__all__ = ["Executor", "SerialExecutor", "ThreadExecutor", "ProcessExecutor", "DaskExecutor", "EXECUTORS", "make_executor",
-           "Progress", "DASK_CONNECT_TIMEOUT"]
+__all__ = ["Executor", "AutoExecutor", "SerialExecutor", "ThreadExecutor", "ProcessExecutor", "DaskExecutor",
+           "EXECUTORS", "make_executor", "Progress", "DASK_CONNECT_TIMEOUT", "POOL_BREAK_EVEN", "pool_pays_off"]
 
 #: Seconds allowed to reach a Dask scheduler before giving up with a clear error.
 DASK_CONNECT_TIMEOUT = 10.0
+
+#: The default executor moves the remaining chunks to a process pool only when they are expected to take longer
+#: than this many seconds in this process.  Measured on the 2-CPU development machine: starting a spawn pool of
+#: 2 workers (each importing numpy and dynsys_eos.sweep) and running trivial tasks takes 0.56-1.06 s, so with w
+#: workers the pool can win only past about that start-up times w/(w - 1): 1.1-2.1 s of work for 2 workers; a
+#: sweep of 1 s in one process (a 300 x 300 minimalist basin map, 1000 iterates) took 2.1 s on the pool.
+POOL_BREAK_EVEN = 2.0
 
 
 class Progress:
@@ -282,7 +296,79 @@ class DaskExecutor(Executor):
         return f"dask ({where})"
 
 
-EXECUTORS = {cls.name: cls for cls in (SerialExecutor, ThreadExecutor, ProcessExecutor, DaskExecutor)}
+def pool_pays_off(elapsed, done, remaining, workers, break_even=POOL_BREAK_EVEN):
+    """Whether ``remaining`` tasks should go to a process pool, after ``done`` took ``elapsed`` seconds here.
+
+    The remaining work is estimated from the tasks done (chunks are of equal
+    size); a pool is worth its start-up only with at least two workers, two
+    tasks left and more than ``break_even`` seconds of work left.
+
+    Examples
+    --------
+    >>> pool_pays_off(elapsed=0.5, done=1, remaining=10, workers=2)   # about 5 s left
+    True
+    >>> pool_pays_off(elapsed=0.05, done=1, remaining=10, workers=2)  # about 0.5 s left: stay here
+    False
+    >>> pool_pays_off(elapsed=5.0, done=1, remaining=10, workers=1)   # one worker is no faster than this process
+    False
+    """
+    if workers < 2 or remaining < 2 or done < 1:
+        return False
+    return elapsed / done * remaining > break_even
+
+
+class AutoExecutor(Executor):
+    """The default: chunks run in this process until the rest is expected to take more than ``break_even``
+    seconds here; then the rest goes to a local :class:`ProcessExecutor` (see :data:`POOL_BREAK_EVEN`).
+
+    The decision is taken again after every chunk, from the time the chunks
+    done so far took, so it follows the real cost of the map (a 1-D map is a
+    hundred times cheaper per cell than a deep matrix factorization).  The
+    results do not depend on it: every chunk runs the same function.
+
+    Parameters
+    ----------
+    workers : int or None
+        Processes of the pool if one is started (default: the CPU count).
+        With one worker (or one CPU) everything runs in this process.
+    break_even : float
+        Seconds of remaining work above which the pool is started.
+    """
+
+    name = "auto"
+
+    def __init__(self, workers=None, break_even=POOL_BREAK_EVEN):
+        if workers is not None and (not isinstance(workers, int) or workers < 1):
+            raise ParameterError(f"workers must be a positive integer, got {workers!r}")
+        if not (isinstance(break_even, (int, float)) and break_even >= 0):
+            raise ParameterError(f"break_even must be a non-negative number of seconds, got {break_even!r}")
+        self.workers = workers or os.cpu_count() or 1
+        self.break_even = float(break_even)
+        self._what = None  # what the last run did, for describe()
+
+    def run(self, function, tasks, progress=None):
+        tasks = list(tasks)
+        results = []
+        start = time.perf_counter()
+        while len(results) < len(tasks):
+            remaining = len(tasks) - len(results)
+            if pool_pays_off(time.perf_counter() - start, len(results), remaining, self.workers, self.break_even):
+                pool = ProcessExecutor(min(self.workers, remaining))
+                results += pool.run(function, tasks[len(results):], progress)
+                self._what = (f"{pool.describe()}; auto: {len(tasks) - remaining} of {len(tasks)} chunk(s) ran "
+                              f"in this process first")
+                return results
+            results.append(function(tasks[len(results)]))
+            if progress is not None:
+                progress.advance()
+        self._what = f"serial (auto: the work was below the {self.break_even:g} s at which a process pool pays off)"
+        return results
+
+    def describe(self):
+        return self._what or f"auto (this process, or a pool of {self.workers} past {self.break_even:g} s of work)"
+
+
+EXECUTORS = {cls.name: cls for cls in (AutoExecutor, SerialExecutor, ThreadExecutor, ProcessExecutor, DaskExecutor)}
 
 
 def make_executor(executor=None, scheduler=None, workers=None):
@@ -291,20 +377,20 @@ def make_executor(executor=None, scheduler=None, workers=None):
     Parameters
     ----------
     executor : str, Executor or None
-        A name of :data:`EXECUTORS` or an instance; None means ``"process"``
+        A name of :data:`EXECUTORS` or an instance; None means ``"auto"``
         (or ``"dask"`` when ``scheduler`` is given).
     scheduler : str, distributed.Client, cluster or None
         Given alone, it selects Dask: a user who outgrows one machine
         changes this one argument.
     workers : int or None
-        Processes of the local pool (default: the CPU count).
+        Processes of the local pool, or threads (default: the CPU count).
     """
     if isinstance(executor, Executor):
         if scheduler is not None:
             raise ParameterError("give either an executor instance or a scheduler, not both")
         return executor
     if executor is None:
-        executor = "dask" if scheduler is not None else "process"
+        executor = "dask" if scheduler is not None else "auto"
     if executor not in EXECUTORS:
         raise ParameterError(f"unknown executor {executor!r}; valid: {', '.join(EXECUTORS)}")
     if executor == "dask":

@@ -10,8 +10,9 @@ step at which it was seen, and detects the period of the rest (the smallest
 the last ``p + 16`` recorded steps).
 
 Chunks run where an executor puts them (:mod:`dynsys_eos.executors`): in
-this process, on a local process pool (the default when there is more than
-one chunk) or on a Dask cluster (``scheduler="tcp://HOST:PORT"``).  The
+this process, on a local process pool (by default only when the work left
+would take more than :data:`~dynsys_eos.executors.POOL_BREAK_EVEN` seconds
+here) or on a Dask cluster (``scheduler="tcp://HOST:PORT"``).  The
 workers receive only the generated program (source text made from the
 expression graph, never from user text) and arrays, so they need no sympy
 work; the arrays do not depend on where the chunks ran.
@@ -37,11 +38,11 @@ import time
 import numpy as np
 
 from .errors import ParameterError
-from .executors import Progress, SerialExecutor, make_executor
+from .executors import Progress, make_executor
 
 __all__ = ["SweepOptions", "Axis", "Kernel", "ChunkTask", "run_chunk", "detect_periods", "OrbitDiagram",
-           "BasinMap", "Attractor", "orbit_diagram", "basin_map", "float64_namespace", "DIVERGED", "UNDETERMINED",
-           "OTHER"]
+           "BasinMap", "Attractor", "orbit_diagram", "basin_map", "float64_namespace", "check_memory", "DIVERGED",
+           "UNDETERMINED", "OTHER"]
 
 #: Basin labels that are not attractor indices.
 DIVERGED, UNDETERMINED, OTHER = -1, -2, -3
@@ -462,6 +463,44 @@ def _float_vector(values, what):
     return array
 
 
+def _physical_memory():
+    """Bytes of RAM of this machine (None where the platform does not say)."""
+    import os
+
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        return None
+
+
+def check_memory(cells, floats_per_cell, what, memory=None):
+    """Refuse a sweep whose arrays would need more than half this machine's memory, before allocating them.
+
+    ``floats_per_cell`` counts the float64 values held per cell at the peak
+    (the chunks' results and the joined arrays).  A typo such as 10**5 points
+    per axis of a basin map is then a clear error, not a MemoryError or a
+    machine swapping.
+
+    Examples
+    --------
+    >>> check_memory(10**6, 100, "an orbit diagram", memory=16 * 2**30)
+    >>> check_memory(10**10, 4, "a basin map", memory=16 * 2**30)
+    Traceback (most recent call last):
+    ...
+    dynsys_eos.errors.ParameterError: a basin map of 10,000,000,000 cells needs about 320 GB of memory (this machine has 17.2 GB): use fewer points
+    """
+    memory = _physical_memory() if memory is None else memory
+    need = 8.0 * cells * floats_per_cell
+    if memory and need > memory / 2:
+        raise ParameterError(f"{what} of {cells:,} cells needs about {need / 1e9:.3g} GB of memory (this machine has "
+                             f"{memory / 1e9:.3g} GB): use fewer points")
+
+
+def _diagram_floats(options, dimension):
+    """Floats per cell of an orbit diagram at its peak: the chunks' windows and the joined iterates."""
+    return 2 * (options.keep + 2) * dimension + 4
+
+
 def _fixed_parameters(map_, parameters, free=None):
     """Exact fixed values (all but ``free``) and their float64 values."""
     overrides = dict(parameters or {})
@@ -497,13 +536,9 @@ def _execute(kernel, states, parameter_arrays, options, window, executor, schedu
         params = tuple(p if np.ndim(p) == 0 else p[part] for p in parameter_arrays)
         tasks.append(ChunkTask(kernel, states[:, part], params, options, window))
     chosen = make_executor(executor, scheduler, workers)
-    if executor is None and scheduler is None and len(tasks) == 1:
-        chosen, description = SerialExecutor(), "serial (a single chunk)"  # a pool would only add start-up time
-    else:
-        description = chosen.describe()
     bar = Progress(len(tasks), label, enabled=progress if progress is not None else None)
     results = chosen.run(run_chunk, tasks, bar)
-    return results, description, len(tasks)
+    return results, chosen.describe(), len(tasks)  # after the run: the default says whether it started a pool
 
 
 def _join(results, key, axis=-1):
@@ -528,12 +563,14 @@ def orbit_diagram(map_, vary, values, initial=None, parameters=None, options=Non
         Values of the other parameters (default: the map's).
     options : SweepOptions
     executor : str or Executor, optional
-        ``"serial"``, ``"process"`` (the default when there is more than one
-        chunk) or ``"dask"``.
+        ``"auto"`` (the default: this process, moving to a local process
+        pool when the chunks left would take more than
+        :data:`~dynsys_eos.executors.POOL_BREAK_EVEN` seconds here),
+        ``"serial"``, ``"threads"``, ``"process"`` or ``"dask"``.
     scheduler : str or distributed.Client, optional
         A Dask scheduler address: selects the Dask executor.
     workers : int, optional
-        Processes of the local pool.
+        Processes of the local pool (or threads).
     progress : bool, optional
         Progress bar on stderr (default: when stderr is a terminal).
 
@@ -546,6 +583,7 @@ def orbit_diagram(map_, vary, values, initial=None, parameters=None, options=Non
         raise ParameterError(f"cannot vary {vary!r}: {map_.name!r} has parameters "
                              f"{', '.join(map_.parameter_names) or '(none)'}")
     grid = _float_vector(values, f"values of {vary}")
+    check_memory(len(grid), _diagram_floats(options, map_.dimension), f"an orbit diagram ({options.keep} iterates kept)")
     exact, fixed = _fixed_parameters(map_, parameters, vary)
     start = np.asarray(initial if initial is not None else _start_state(map_, None), dtype=object)
     if start.ndim == 2:
@@ -603,6 +641,7 @@ def basin_map(map_, x, y, base=None, parameters=None, attractors=None, options=N
             raise ParameterError(f"{axis.name!r} is not a state variable of {map_.name!r} (state: {', '.join(names)})")
     if x.name == y.name:
         raise ParameterError(f"a basin map needs two different state coordinates, got {x.name!r} twice")
+    check_memory(x.points * y.points, 8 * map_.dimension + 8, "a basin map")
     exact, fixed = _fixed_parameters(map_, parameters)
     base = _start_state(map_, base, "base")
     xs, ys = x.values(), y.values()

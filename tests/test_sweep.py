@@ -10,12 +10,12 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dynsys_eos.errors import ParameterError
-from dynsys_eos.executors import DaskExecutor, Progress, make_executor
+from dynsys_eos.executors import AutoExecutor, DaskExecutor, Progress, make_executor, pool_pays_off
 from dynsys_eos.loss import Loss
 from dynsys_eos.maps import make_map
 from dynsys_eos.models import build_model
-from dynsys_eos.sweep import (DIVERGED, OTHER, UNDETERMINED, Axis, SweepOptions, basin_map, detect_periods,
-                              orbit_diagram)
+from dynsys_eos.sweep import (DIVERGED, OTHER, UNDETERMINED, Axis, SweepOptions, basin_map, check_memory,
+                              detect_periods, orbit_diagram)
 
 LOGISTIC = build_model("logistic")
 R_FLIP_2 = 1 + math.sqrt(6)            # period 2 -> 4
@@ -225,9 +225,12 @@ def test_process_pool_gives_identical_arrays():
     options = SweepOptions(transient=200, keep=64, chunk=400)
     values = np.linspace(2.5, 4.0, 1200)
     local = orbit_diagram(LOGISTIC, "r", values, options=options, executor="serial")
-    pooled = orbit_diagram(LOGISTIC, "r", values, options=options, workers=2)  # the default: a process pool
-    assert pooled.provenance.executor.startswith("process pool")
+    # the default executor, told that any work pays for a pool: one chunk here, the other two on the pool
+    pooled = orbit_diagram(LOGISTIC, "r", values, options=options, executor=AutoExecutor(workers=2, break_even=0))
+    assert pooled.provenance.executor == ("process pool (2 workers, spawn); auto: 1 of 3 chunk(s) ran in this "
+                                          "process first")
     assert np.array_equal(local.iterates, pooled.iterates, equal_nan=True)
+    assert np.array_equal(local.period, pooled.period) and np.array_equal(local.escape_step, pooled.escape_step)
     from dynsys_eos.executors import ProcessExecutor
 
     with ProcessExecutor(workers=2) as pool:  # one pool for several sweeps
@@ -251,15 +254,63 @@ def test_bad_scheduler_addresses_give_clear_errors_quickly():
 
 
 def test_executor_choice():
-    assert make_executor().name == "process" and make_executor(scheduler="tcp://h:1").name == "dask"
-    with pytest.raises(ParameterError, match="valid: serial, threads, process, dask"):
+    assert make_executor().name == "auto" and make_executor(scheduler="tcp://h:1").name == "dask"
+    assert make_executor("process", workers=3).workers == 3 and make_executor(workers=3).workers == 3
+    with pytest.raises(ParameterError, match="valid: auto, serial, threads, process, dask"):
         make_executor("gpu")
     with pytest.raises(ParameterError, match="needs a scheduler"):
         make_executor("dask")
     with pytest.raises(ParameterError, match="executor is 'serial'"):
         make_executor("serial", scheduler="tcp://h:1")
-    d = orbit_diagram(LOGISTIC, "r", [3.2])  # one chunk: no pool is started for it
-    assert d.provenance.executor == "serial (a single chunk)"
+    with pytest.raises(ParameterError, match="break_even must be"):
+        AutoExecutor(break_even=-1)
+
+
+def test_the_default_runs_short_sweeps_without_a_pool():
+    # 12 chunks of a few milliseconds each: far below the break-even, so no pool is started
+    options = SweepOptions(transient=200, keep=64, chunk=100)
+    d = orbit_diagram(LOGISTIC, "r", np.linspace(2.5, 4.0, 1200), options=options, workers=2)
+    assert d.provenance.chunks == 12
+    assert d.provenance.executor == "serial (auto: the work was below the 2 s at which a process pool pays off)"
+    b = basin_map(_xy_loss_map(), ("x", -3, 3, 20), ("y", -3, 3, 20), base=[0, 0], options=options, workers=2)
+    assert b.provenance.executor.startswith("serial (auto")
+
+
+@given(elapsed=st.floats(0, 100), done=st.integers(0, 50), remaining=st.integers(0, 50), workers=st.integers(1, 16),
+       break_even=st.floats(0, 10))
+@example(elapsed=0.5, done=1, remaining=10, workers=2, break_even=2.0)   # 5 s left: the pool
+@example(elapsed=0.1, done=1, remaining=10, workers=2, break_even=2.0)   # 1 s left: stay
+@example(elapsed=9.0, done=1, remaining=1, workers=8, break_even=2.0)    # one chunk left: nothing to share
+@example(elapsed=9.0, done=1, remaining=9, workers=1, break_even=2.0)    # one worker: no faster than here
+def test_pool_pays_off_only_for_enough_work_to_share(elapsed, done, remaining, workers, break_even):
+    decision = pool_pays_off(elapsed, done, remaining, workers, break_even)
+    if workers < 2 or remaining < 2 or done == 0:
+        assert not decision
+    else:
+        assert decision == (elapsed / done * remaining > break_even)
+        # more time per chunk never turns a pool down
+        assert pool_pays_off(2 * elapsed + 1, done, remaining, workers, break_even) or not decision
+
+
+@given(st.lists(st.integers(-1000, 1000), max_size=30))
+@example([])
+@example([-5])
+def test_the_default_executor_returns_every_result_in_order(tasks):
+    import io
+
+    stream = io.StringIO()
+    auto = AutoExecutor(workers=2)  # these tasks take microseconds: all in this process
+    assert auto.run(abs, tasks, Progress(len(tasks), enabled=True, stream=stream)) == [abs(t) for t in tasks]
+    assert auto.describe().startswith("serial (auto")
+    assert (f"{len(tasks)}/{len(tasks)} chunks" in stream.getvalue()) == bool(tasks)
+
+
+def test_check_memory_refuses_sweeps_that_cannot_fit():
+    check_memory(10**6, 100, "a sweep", memory=2**34)  # 0.8 GB of 17 GB: fine
+    with pytest.raises(ParameterError, match="a sweep of 100,000,000 cells needs about 80 GB .* 17.2 GB"):
+        check_memory(10**8, 100, "a sweep", memory=2**34)
+    with pytest.raises(ParameterError, match="needs about .* GB of memory"):  # checked before any allocation
+        basin_map(_xy_loss_map(), ("x", -3, 3, 10**6), ("y", -3, 3, 10**6), base=[0, 0])
 
 
 def test_progress_bar_writes_only_when_enabled():
@@ -334,17 +385,42 @@ def test_cli_basin_text(capsys):
 
 @pytest.mark.parametrize("argv, culprit", [
     (["diagram", "logistic", "--vary", "lr", "--from", "1", "--to", "2"], "cannot vary 'lr'"),
-    (["diagram", "logistic", "--vary", "r", "--from", "3", "--to", "3"], "must differ"),
-    (["diagram", "logistic", "--vary", "r", "--from", "3", "--to", "4", "--keep", "10"], "keep >= 2 * max_period"),
+    (["diagram", "logistic", "--vary", "r", "--from", "3", "--to", "3"], "--from (3) must be below --to (3)"),
+    (["diagram", "logistic", "--vary", "r", "--from", "4", "--to", "2.5"], "must be below --to (2.5): swap them"),
+    (["diagram", "logistic", "--vary", "r", "--from", "3", "--to", "4", "--param", "r=3"], "--param r=... fixes"),
+    (["diagram", "nosuch", "--vary", "r", "--from", "3", "--to", "4"], "unknown model 'nosuch'"),
+    (["diagram", "logistic", "--vary", "r", "--from", "x", "--to", "4"], "--from"),
+    (["diagram", "logistic", "--vary", "r", "--from", "3", "--to", "4", "--coordinate", "q"], "--coordinate 'q'"),
+    (["diagram", "logistic", "--vary", "r", "--from", "3", "--to", "4", "--keep", "10"],
+     "keep >= 2 * max_period to detect periods up to max_period (--keep 10, --max-period 32)"),
+    (["diagram", "logistic", "--vary", "r", "--from", "3", "--to", "4", "--keep", "0"], "--keep must be an integer"),
+    (["diagram", "logistic", "--vary", "r", "--from", "3", "--to", "4", "--chunk", "-1"], "--chunk must be"),
+    (["diagram", "logistic", "--vary", "r", "--from", "3", "--to", "4", "--points", "0"], "--points must be at least"),
+    (["diagram", "logistic", "--vary", "r", "--from", "3", "--to", "4", "--workers", "0"], "--workers must be"),
+    (["diagram", "logistic", "--vary", "r", "--from", "3", "--to", "4", "--points", str(10**11)], "GB of memory"),
+    (["diagram", "logistic", "--vary", "r", "--from", "3", "--to", "4", "--out", "/no/such/folder/d.png"], "--out"),
+    (["diagram", "logistic", "--vary", "r", "--from", "3", "--to", "4", "--connect-timeout", "0", "--scheduler",
+      "tcp://127.0.0.1:9"], "timeout must be a positive number"),
     (["diagram", "logistic", "--vary", "r", "--from", "3", "--to", "4", "--executor", "dask"], "needs --scheduler"),
     (["diagram", "logistic", "--vary", "r", "--from", "3", "--to", "4", "--scheduler", "nowhere"], "not of the form"),
     (["basin", "henon", "--x", "x=0:1", "--y", "q=0:1", "--points", "3"], "'q' is not a state variable"),
     (["basin", "henon", "--x", "x=0..1", "--y", "y=0:1"], "NAME=A:B"),
     (["basin", "henon", "--x", "x=0:1", "--y", "y=0:1", "--points", "1"], "--points"),
+    (["basin", "henon", "--x", "x=1:0", "--y", "y=0:1"], "--x start A (1) must be below its end B (0)"),
+    (["basin", "henon", "--x", "x=0:1", "--y", "y=0:1", "--points", "100000"], "GB of memory"),
+    (["basin", "henon", "--x", "x=0:1", "--y", "y=0:1", "--guess", "1"], "1 value(s) but 'henon' has 2"),
 ])
 def test_cli_sweep_errors_are_one_line(capsys, argv, culprit):
     status, out, err = _cli(capsys, *argv)
     assert status == 2 and culprit in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_a_figure_that_cannot_be_written_names_out(capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / ("d" * 300 + ".png")  # the folder is writable, the name is too long for the file system
+    status, out, err = _cli(capsys, "diagram", "logistic", "--vary", "r", "--from", "2.8", "--to", "3.2", "--points",
+                            "5", "--out", str(path))
+    assert status == 2 and err.startswith("dynsys-eos: error: --out: cannot write") and len(err.splitlines()) == 1
 
 
 def test_the_workers_namespace_is_the_float64_context_s():
