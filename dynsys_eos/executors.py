@@ -36,7 +36,8 @@ import time
 from .errors import ParameterError
 
 __all__ = ["Executor", "AutoExecutor", "SerialExecutor", "ThreadExecutor", "ProcessExecutor", "DaskExecutor",
-           "EXECUTORS", "make_executor", "Progress", "DASK_CONNECT_TIMEOUT", "POOL_BREAK_EVEN", "pool_pays_off"]
+           "EXECUTORS", "make_executor", "Progress", "DASK_CONNECT_TIMEOUT", "POOL_BREAK_EVEN", "pool_pays_off",
+           "unguarded_script_call"]
 
 #: Seconds allowed to reach a Dask scheduler before giving up with a clear error.
 DASK_CONNECT_TIMEOUT = 10.0
@@ -149,6 +150,9 @@ class ProcessExecutor(Executor):
 
     def __enter__(self):
         if self._pool is None:
+            where = unguarded_script_call() if self.start_method != "fork" else None
+            if where:
+                raise ParameterError(f"the pool is started at module level of the script ({where}): {_GUARD_HINT}")
             self._pool = self._new_pool(self.workers)
         return self
 
@@ -164,6 +168,10 @@ class ProcessExecutor(Executor):
         tasks = list(tasks)
         if not tasks:
             return []
+        if self._pool is None and self.start_method != "fork":
+            where = unguarded_script_call()
+            if where:
+                raise ParameterError(f"the sweep is called at module level of the script ({where}): {_GUARD_HINT}")
         pool = self._pool or self._new_pool(min(self.workers, len(tasks)))
         results = [None] * len(tasks)
         try:
@@ -296,6 +304,49 @@ class DaskExecutor(Executor):
         return f"dask ({where})"
 
 
+def unguarded_script_call():
+    """The ``file:line`` of a script's module-level call that a spawned worker would run again, or None.
+
+    A ``spawn`` pool starts each worker by importing the main script as
+    ``__mp_main__``: a sweep called at the top of the script, not under
+    ``if __name__ == "__main__":``, would run again in every worker (and
+    fail there).  This finds the line of the script that led here and tells
+    whether it is guarded; None when it is, or when there is no script
+    (an interactive session, a notebook, ``python -c``) or it cannot tell.
+    """
+    import ast
+    import inspect
+
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if not path or not path.endswith(".py"):
+        return None
+    frame, line = inspect.currentframe(), None
+    while frame is not None:  # the outermost frame of the script's own module code
+        if frame.f_globals is vars(main) and frame.f_code.co_name == "<module>":
+            line = frame.f_lineno
+        frame = frame.f_back
+    if line is None:
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            tree = ast.parse(handle.read())
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in tree.body:
+        if node.lineno <= line <= (node.end_lineno or node.lineno):
+            test = node.test if isinstance(node, ast.If) else None
+            guarded = (isinstance(test, ast.Compare) and len(test.comparators) == 1
+                       and {ast.unparse(test.left), ast.unparse(test.comparators[0])} in (
+                           {"__name__", "'__main__'"}, {"__name__", '"__main__"'}))
+            return None if guarded else f"{path}:{line}"
+    return None
+
+
+_GUARD_HINT = ('a process pool would run it again in every worker: put the sweep under `if __name__ == "__main__":` '
+               '(or pass executor="serial")')
+
+
 def pool_pays_off(elapsed, done, remaining, workers, break_even=POOL_BREAK_EVEN):
     """Whether ``remaining`` tasks should go to a process pool, after ``done`` took ``elapsed`` seconds here.
 
@@ -350,9 +401,14 @@ class AutoExecutor(Executor):
         tasks = list(tasks)
         results = []
         start = time.perf_counter()
+        unguarded = None  # where a script calls the sweep unguarded ("" once checked and safe)
         while len(results) < len(tasks):
             remaining = len(tasks) - len(results)
-            if pool_pays_off(time.perf_counter() - start, len(results), remaining, self.workers, self.break_even):
+            wanted = pool_pays_off(time.perf_counter() - start, len(results), remaining, self.workers,
+                                   self.break_even)
+            if wanted and unguarded is None:
+                unguarded = unguarded_script_call() or ""
+            if wanted and unguarded == "":
                 pool = ProcessExecutor(min(self.workers, remaining))
                 results += pool.run(function, tasks[len(results):], progress)
                 self._what = (f"{pool.describe()}; auto: {len(tasks) - remaining} of {len(tasks)} chunk(s) ran "
@@ -361,7 +417,11 @@ class AutoExecutor(Executor):
             results.append(function(tasks[len(results)]))
             if progress is not None:
                 progress.advance()
-        self._what = f"serial (auto: the work was below the {self.break_even:g} s at which a process pool pays off)"
+        if unguarded:
+            self._what = f"serial (auto: the sweep is called at module level of the script, {unguarded}; {_GUARD_HINT})"
+        else:
+            self._what = (f"serial (auto: the work was below the {self.break_even:g} s at which a process pool "
+                          f"pays off)")
         return results
 
     def describe(self):

@@ -305,6 +305,37 @@ def test_the_default_executor_returns_every_result_in_order(tasks):
     assert (f"{len(tasks)}/{len(tasks)} chunks" in stream.getvalue()) == bool(tasks)
 
 
+def test_a_script_that_calls_a_sweep_unguarded_gets_no_pool(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "sweep_script.py"
+    script.write_text(
+        "from dynsys_eos.errors import ParameterError\n"
+        "from dynsys_eos.executors import AutoExecutor, ProcessExecutor, unguarded_script_call\n"
+        "print('top', unguarded_script_call())\n"
+        "auto = AutoExecutor(workers=2, break_even=0)\n"
+        "print('auto', auto.run(abs, [-1, -2, -3]), auto.describe())\n"
+        "try:\n"
+        "    ProcessExecutor(workers=2).run(abs, [-1])\n"
+        "except ParameterError as exc:\n"
+        "    print('process', exc)\n"
+        "def main():\n"
+        "    print('guarded', unguarded_script_call())\n"
+        "if __name__ == '__main__':\n"
+        "    main()\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60,
+                         env=dict(os.environ, PYTHONPATH=root))
+    assert run.returncode == 0, run.stderr
+    lines = dict(line.split(" ", 1) for line in run.stdout.splitlines())
+    assert lines["top"] == f"{script}:3" and lines["guarded"] == "None"
+    assert lines["auto"].startswith("[1, 2, 3] serial (auto: the sweep is called at module level of the script, "
+                                    f"{script}:5; a process pool would run it again in every worker")
+    assert lines["process"].startswith(f"the sweep is called at module level of the script ({script}:7)")
+
+
 def test_check_memory_refuses_sweeps_that_cannot_fit():
     check_memory(10**6, 100, "a sweep", memory=2**34)  # 0.8 GB of 17 GB: fine
     with pytest.raises(ParameterError, match="a sweep of 100,000,000 cells needs about 80 GB .* 17.2 GB"):
