@@ -134,8 +134,8 @@ def trajectory_text(traj, plot=None):
         lines.append(f"  final loss: {float(traj.loss[-1]):.6e}")
     if traj.sharpness is not None:
         s, t, e = float(traj.sharpness[-1]), float(traj.threshold[-1]), float(traj.sharpness_error[-1])
-        lines.append(f"  final sharpness: {s:.12g} (error <= {e:.1e}); threshold ({_edge_name(traj)}) {t:.12g}; "
-                     f"ratio {s / t:.6f}")
+        ratio = f"ratio {s / t:.6f}" if t > 0 else "ratio infinite (threshold 0: the rule's effective step is unbounded here)"
+        lines.append(f"  final sharpness: {s:.12g} (error <= {e:.1e}); threshold ({_edge_name(traj)}) {t:.12g}; {ratio}")
         lines.append("  phases (eos: sharpness at the line with non-monotone loss; sharpening / reduction: "
                      "sharpness trending up / down; stable: flat):")
         for p in traj.phases[:12]:

@@ -242,10 +242,12 @@ class Trajectory:
 
     @property
     def ratio(self):
-        """sharpness / threshold per record (1 at the edge of stability), or None."""
+        """sharpness / threshold per record (1 at the edge of stability; inf where the threshold is 0, e.g. ngd
+        at a critical point, whose effective step is unbounded), or None."""
         if self.sharpness is None:
             return None
-        return np.asarray(self.sharpness, dtype=float) / np.asarray(self.threshold, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray(self.sharpness, dtype=float) / np.asarray(self.threshold, dtype=float)
 
     def phase_labels(self):
         """The label of every record (expanded from :attr:`phases`)."""

@@ -312,3 +312,21 @@ def test_cli_plot(tmp_path, capsys):
     path = tmp_path / "t.png"
     assert main(["trajectory", "uv", "--param", "lr=1.1", "--steps", "100", "--plot", str(path)]) == 0
     assert path.stat().st_size > 1000
+
+
+@pytest.mark.parametrize("rule, params, expected_status, expected_exit", [
+    ("ngd", ["lr=5/8"], "critical", 0),  # lands exactly on the minimum: the threshold 2|grad L|/lr is 0 there
+    ("sqrt", ["lr=1/2", "Lstar=1/10"], "undefined", 1),  # leaves the domain L >= Lstar
+])
+def test_cli_reports_an_early_stop_without_a_traceback(capsys, rule, params, expected_status, expected_exit):
+    loss = "(x**2+y**2)/2" if rule == "ngd" else "(x*y-1)**2/2"
+    guess = "0.375,0.5" if rule == "ngd" else "0.3,0.4"
+    arguments = ["trajectory", "--loss", loss, "--vars", "x,y", "--rule", rule, "--guess", guess, "--steps", "10"]
+    for param in params:
+        arguments += ["--param", param]
+    assert main(arguments) == expected_exit
+    text = capsys.readouterr().out
+    assert f"({expected_status})" in text and "ratio infinite (threshold 0" in text
+    assert main(arguments + ["--json"]) == expected_exit
+    out = json.loads(capsys.readouterr().out)
+    assert out["status"] == expected_status and out["threshold"][-1] == 0.0
