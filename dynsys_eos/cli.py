@@ -554,7 +554,8 @@ def main(argv=None):
         parser.print_help()
         return EXIT_USAGE
     try:
-        if getattr(args, "dps", 50) < 1 or getattr(args, "dps", 50) > 100000:
+        dps = getattr(args, "dps", None)  # None: the subcommand has no --dps, or it was not given (trajectory)
+        if dps is not None and not 1 <= dps <= 100000:
             raise ParameterError(f"--dps must be between 1 and 100000, got {args.dps}")
         if getattr(args, "warmup", 0) < 0:
             raise ParameterError(f"--warmup must be non-negative, got {args.warmup}")

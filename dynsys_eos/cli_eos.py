@@ -3,8 +3,8 @@
 ``dynsys-eos trajectory MODEL --param lr=0.1 --guess 1.2,1,1,0.9 --steps 2000 [--json] [--plot FILE.png]``
 
 Float64 by default (numbers in JSON are then JSON floats, about 15-16
-significant digits each step); ``--mp`` runs at ``--dps`` digits and checks
-them at a second precision (numbers become decimal strings with the digits
+significant digits each step); ``--mp`` (or ``--dps D`` alone) runs at
+``--dps`` digits (default 50) and checks them at a second precision (numbers become decimal strings with the digits
 measured).  Iterates of a chaotic map lose accuracy: the output reports the
 largest Lyapunov exponent with its error and the step after which the
 recorded orbit only shadows a true orbit.
@@ -26,9 +26,11 @@ def register(sub):
     p.add_argument("--record-every", type=int, default=1, metavar="K", help="record every K-th step (default 1)")
     p.add_argument("--sharpness", default="auto", choices=("auto", "dense", "lanczos", "none"),
                    help="top Hessian eigenvalue: dense, Lanczos on Hessian-vector products, auto (default), none")
-    p.add_argument("--mp", action="store_true", help="iterate in mpmath at --dps digits (checked at a second precision)")
+    p.add_argument("--mp", action="store_true",
+                   help="iterate in mpmath at --dps digits (default 50; checked at a second precision); giving --dps "
+                        "implies --mp")
     p.add_argument("--plot", metavar="FILE.png", help="write loss and sharpness against the step (needs matplotlib)")
-    p.set_defaults(run=cmd_trajectory)
+    p.set_defaults(run=cmd_trajectory, dps=None)  # None: float64 unless --mp or --dps asks for digits
 
 
 def cmd_trajectory(args):
@@ -39,7 +41,8 @@ def cmd_trajectory(args):
         raise ParameterError(f"--steps must be between 1 and 10000000, got {args.steps}")
     if args.record_every < 1:
         raise ParameterError(f"--record-every must be at least 1, got {args.record_every}")
-    if args.mp and args.steps > 100_000:
+    mp = args.mp or args.dps is not None
+    if mp and args.steps > 100_000:
         raise ParameterError(f"--mp with --steps {args.steps}: at most 100000 steps in mpmath")
     map_ = resolve_map(args)
     start = _guess(args, map_)
@@ -47,7 +50,7 @@ def cmd_trajectory(args):
         raise ParameterError(f"--guess has {len(start)} value(s); {map_.name} has {map_.dimension} state variables "
                              f"({', '.join(map_.state_names)})")
     options = TrajectoryOptions(steps=args.steps, record_every=args.record_every, sharpness=args.sharpness,
-                                dps=args.dps if args.mp else None)
+                                dps=(args.dps or 50) if mp else None)
     traj = trajectory(map_, start, options)
     if args.plot:
         from .plot_eos import trajectory_plot

@@ -801,9 +801,10 @@ def trajectory(map_, start, options=None, parameters=None):
             value_fn, gradient = _loss_functions(map_, values, Float64())
             columns = states[:, :n_loss].T
             loss = _float_loss(value_fn, columns)
-            sharp, grads, sharp_err = _sharpness_columns(gradient, columns, _method(options.sharpness, n_loss),
-                                                         options.lanczos_iterations)
-            norms = np.linalg.norm(grads, axis=0)
+            with np.errstate(all="ignore"):  # the last states of a diverging run overflow: inf, said by the status
+                sharp, grads, sharp_err = _sharpness_columns(gradient, columns, _method(options.sharpness, n_loss),
+                                                             options.lanczos_iterations)
+                norms = np.linalg.norm(grads, axis=0)
         else:
             loss_lo, sharp_lo, _ = _mp_diagnostics(map_, values, states_lo, options.dps)
             loss, sharp, norms = _mp_diagnostics(map_, values, states, hi_dps)

@@ -330,3 +330,10 @@ def test_cli_reports_an_early_stop_without_a_traceback(capsys, rule, params, exp
     assert main(arguments + ["--json"]) == expected_exit
     out = json.loads(capsys.readouterr().out)
     assert out["status"] == expected_status and out["threshold"][-1] == 0.0
+
+
+def test_cli_dps_alone_asks_for_an_mp_run(capsys):
+    assert main(["trajectory", "logistic", "--param", "r=7/2", "--guess", "0.3", "--steps", "20", "--dps", "20",
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["precision"].startswith("mp, 20 digits") and out["final_digits"] >= 15
