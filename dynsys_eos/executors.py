@@ -37,7 +37,7 @@ from .errors import ParameterError
 
 __all__ = ["Executor", "AutoExecutor", "SerialExecutor", "ThreadExecutor", "ProcessExecutor", "DaskExecutor",
            "EXECUTORS", "make_executor", "Progress", "DASK_CONNECT_TIMEOUT", "POOL_BREAK_EVEN", "pool_pays_off",
-           "unguarded_script_call"]
+           "unguarded_script_call", "probe_dask_handshake"]
 
 #: Seconds allowed to reach a Dask scheduler before giving up with a clear error.
 DASK_CONNECT_TIMEOUT = 10.0
@@ -220,6 +220,52 @@ class ThreadExecutor(Executor):
         return f"thread pool ({self.workers} threads)"
 
 
+def probe_dask_handshake(address, timeout):
+    """Check that a ``tcp://HOST:PORT`` address answers like a Dask scheduler before a Client is made.
+
+    A scheduler sends its handshake first, as soon as a connection opens: an
+    8-byte frame length, then the frames.  Something else at the address (a
+    dashboard, a web server, a proxy that accepts anything) sends nothing or
+    a nonsense length, and ``distributed.Client`` then fails deep inside
+    (a MemoryError reading a frame of exabytes, then a 20 s hang at exit).
+    Other schemes (tls://, inproc://) are left to ``distributed``.
+    """
+    import socket
+    import struct
+
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    if scheme != "tcp":
+        return
+    host, _, port = rest.rpartition(":")
+    host = host.strip("[]")
+    try:
+        port = int(port.split("/")[0])
+    except ValueError:
+        raise ParameterError(f"scheduler address {address!r} has no port number (tcp://HOST:PORT)") from None
+    start = time.perf_counter()
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as connection:
+            connection.settimeout(max(0.1, timeout - (time.perf_counter() - start)))
+            head = b""
+            while len(head) < 8:
+                chunk = connection.recv(8 - len(head))
+                if not chunk:
+                    break
+                head += chunk
+    except socket.timeout:
+        raise ParameterError(f"no Dask scheduler answered at {address!r} within {timeout:g} s (something accepts "
+                             f"connections there but sends no Dask handshake: `dask scheduler` prints its address, "
+                             f"port 8786 by default; 8787 is the dashboard)") from None
+    except OSError as exc:
+        raise ParameterError(f"cannot reach the Dask scheduler at {address!r} ({exc.strerror or exc})") from None
+    length = struct.unpack("<Q", head)[0] if len(head) == 8 else 0
+    if not 0 < length < 2 ** 26:
+        raise ParameterError(f"what answers at {address!r} is not a Dask scheduler (its first bytes are not a Dask "
+                             f"handshake: {head!r})")
+
+
 class DaskExecutor(Executor):
     """Tasks submitted to a Dask distributed scheduler.
 
@@ -267,9 +313,10 @@ class DaskExecutor(Executor):
         if hasattr(self.scheduler, "submit"):
             return self.scheduler, False
         target = self.scheduler if isinstance(self.scheduler, str) else self.scheduler.scheduler_address
+        probe_dask_handshake(target, self.timeout)
         try:
             return Client(target, timeout=self.timeout, set_as_default=False), True
-        except (OSError, TimeoutError, ValueError) as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever distributed raises, the user gets one line
             raise ParameterError(f"cannot reach the Dask scheduler at {target!r} within {self.timeout:g} s "
                                  f"({type(exc).__name__}: {exc})") from None
 

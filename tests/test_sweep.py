@@ -253,6 +253,53 @@ def test_bad_scheduler_addresses_give_clear_errors_quickly():
         make_executor(scheduler=42)
 
 
+def test_a_scheduler_address_over_tcp_is_probed_and_used():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp",
+                                  host="127.0.0.1", dashboard_address=":0") as cluster:
+        address = cluster.scheduler_address
+        assert address.startswith("tcp://")
+        values = np.linspace(2.8, 3.9, 50)
+        options = SweepOptions(transient=100, keep=64, chunk=20)
+        by_address = orbit_diagram(LOGISTIC, "r", values, options=options, scheduler=address)  # the handshake passes
+        local = orbit_diagram(LOGISTIC, "r", values, options=options, executor="serial")
+    assert by_address.provenance.executor == f"dask ({address})" and by_address.provenance.chunks == 3
+    assert np.array_equal(by_address.iterates, local.iterates, equal_nan=True)
+
+
+@pytest.mark.parametrize("greeting, match", [(None, "no Dask scheduler answered .* within 0.5 s"),
+                                             (b"HTTP/1.1 400 Bad Request\r\n\r\n", "not a Dask scheduler")])
+def test_something_else_at_the_scheduler_address_is_a_clear_error(greeting, match):
+    import socket
+    import threading
+
+    from dynsys_eos.executors import probe_dask_handshake
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+
+    done = threading.Event()
+
+    def answer():
+        connection, _ = server.accept()
+        if greeting:
+            connection.sendall(greeting)
+        done.wait(5)  # hold the connection open until the probe has decided
+        connection.close()
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(ParameterError, match=match):
+            probe_dask_handshake(f"tcp://127.0.0.1:{port}", 0.5)
+    finally:
+        done.set()
+        thread.join(5)
+        server.close()
+
+
 def test_executor_choice():
     assert make_executor().name == "auto" and make_executor(scheduler="tcp://h:1").name == "dask"
     assert make_executor("process", workers=3).workers == 3 and make_executor(workers=3).workers == 3
