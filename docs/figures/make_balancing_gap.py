@@ -91,10 +91,10 @@ def fixed_entry_gap(run):
     return np.hypot(run.values[:, 0].astype(float), run.values[:, 3].astype(float))
 
 
-def balancedness_eigenvalues(run):
-    """Eigenvalues of each W_{l+1}^T W_{l+1} - W_l W_l^T at the last step (basis-free)."""
+def balancedness_eigen(run):
+    """Eigenvalues and eigenvectors of each W_{l+1}^T W_{l+1} - W_l W_l^T at the last step (basis-free)."""
     v = run.values[-1].astype(float)
-    return [np.linalg.eigvalsh([[v[3 * l], v[3 * l + 1]], [v[3 * l + 1], v[3 * l + 2]]]) for l in range(DEPTH - 1)]
+    return [np.linalg.eigh([[v[3 * l], v[3 * l + 1]], [v[3 * l + 1], v[3 * l + 2]]]) for l in range(DEPTH - 1)]
 
 
 def first_below(gap):
@@ -113,9 +113,14 @@ for color, lr in zip(colors, ("0.2", "0.25", "0.3", "0.35")):
           f"{gap[STEPS, 0]:.2e} (step {STEPS}) -> {gap[-1, 0]:.1e} (step {DMF_STEPS}), below {ROUNDING:g} from "
           f"step {first_below(gap[:, 0])}; second {gap[0, 1]:.4f} -> {gap[-1, 1]:.4f}; fixed-basis (1,1) "
           f"entries {entry[0]:.3f} -> {entry[300]:.2e} -> {entry[-1]:.2e}")
+    print(f"    range over all steps: top {np.nanmin(gap[:, 0]):.3g} .. {np.nanmax(gap[:, 0]):.3g}, second "
+          f"{np.nanmin(gap[:, 1]):.4f} .. {np.nanmax(gap[:, 1]):.4f}; top at step 100: {gap[100, 0]:.3f}")
     if float(lr) > threshold:
-        print("    eigenvalues of W_(l+1)^T W_(l+1) - W_l W_l^T at the end: "
-              + ", ".join(f"({e[0]:.4f}, {e[1]:.0e})" for e in balancedness_eigenvalues(run)))
+        end = int(first_below(gap[:, 0]))
+        rises = int(np.sum(gap[2:end, 0] - gap[:end - 2, 0] > ROUNDING))
+        print(f"    top gap rises (over two steps, by more than {ROUNDING:g}) at {rises} of {end} steps before rounding; "
+              "eigenvalues of W_(l+1)^T W_(l+1) - W_l W_l^T at the end: "
+              + ", ".join(f"({e[0][0]:.4f}, {e[0][1]:.0e})" for e in balancedness_eigen(run)))
     axes[1].semilogy(np.maximum(gap[:, 0], FLOOR), color=color, label=f"lr = {lr} ({side}): top direction")
     axes[1].semilogy(np.maximum(gap[:, 1], FLOOR), color=color, ls="--", lw=0.8)
 axes[1].plot([], [], color="k", ls="--", lw=0.8, label="dashed: second direction (edge 2/3)")
@@ -127,7 +132,13 @@ print(f"  lr = {LR}, top direction, by off-diagonal start: singular-value gap ag
 for color, off in zip(colors[4:], (0.05, 0.01, 0)):
     run = laws_along_gd(dmf, laws, start(off), DMF_STEPS, {"lr": LR})
     gap, entry = singular_value_gaps(run.states)[:, 0], fixed_entry_gap(run)
-    print(f"    off-diagonal {off:g}: singular-value gap {gap[-1]:.1e}; fixed-basis (1,1) entries {entry[-1]:.2e}")
+    print(f"    off-diagonal {off:g}: singular-value gap {gap[-1]:.1e} (below {ROUNDING:g} from step "
+          f"{first_below(gap)}); fixed-basis (1,1) entries {entry[-1]:.2e}")
+    for pair, (values, vectors) in enumerate(balancedness_eigen(run)):
+        big = np.argmax(np.abs(values))  # the other eigenvalue is rounding: the matrix is rank one
+        tilt = np.arcsin(min(1.0, abs(vectors[0, big])))  # of its eigenvector from the second axis
+        print(f"      pair {pair + 1}: (1,1) entry {float(run.values[-1][3 * pair]):.3e} = eigenvalue "
+              f"{values[big]:.4f} x sin^2(tilt {tilt:.4f} rad) = {values[big] * np.sin(tilt) ** 2:.3e}")
     if off:
         axes[2].semilogy(np.maximum(entry, FLOOR), color=color, ls="--",
                          label=f"off-diagonal {off:g}: fixed-basis (1,1) entries")
