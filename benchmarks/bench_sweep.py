@@ -27,10 +27,14 @@ iterates, detecting periods up to 32, assembling the result):
 
 "Map evaluations" are counted by the sweep itself (one per cell per step
 actually iterated).  Ours is run serially (one process), on a thread pool
-(2 threads: numpy releases the GIL in its loops), on the default local
-process pool (2 workers, spawn start-up included in the time), and on a
-Dask ``LocalCluster`` (in-process, 2 threads; cluster start-up excluded and
-shown apart) when dask.distributed is installed.
+(2 threads: numpy releases the GIL in its loops), on a local process pool
+(2 workers, spawn start-up included in the time), with the default executor
+(``auto``: this process, moving to the pool only past
+``POOL_BREAK_EVEN`` seconds of estimated work; the row says which it
+chose), and on a Dask ``LocalCluster`` (in-process, 2 threads; cluster
+start-up excluded and shown apart) when dask.distributed is installed.
+The start-up of a bare process pool (2 workers, spawn, two trivial tasks)
+is measured too: it is what ``POOL_BREAK_EVEN`` has to pay for.
 
 Baselines, measured in the same run on the same maps:
 
@@ -222,6 +226,12 @@ def main(argv=None):
     except ImportError:
         dask_start = None
 
+    from dynsys_eos.executors import POOL_BREAK_EVEN, ProcessExecutor
+
+    _, startup, _ = best_of(repeats, lambda: ProcessExecutor(workers=2).run(abs, [-1, -2]))
+    print(f"bare process pool start-up (2 workers, spawn, 2 trivial tasks): {repeats_text(startup)}; the default "
+          f"executor moves to a pool only past POOL_BREAK_EVEN = {POOL_BREAK_EVEN:g} s of estimated work\n")
+
     failed = False
     header = f"{'map':9s} {'how':34s} {'evaluations':>13s} {'time':>9s} {'rate':>12s}   {'ratio':>7s}  check"
     print(header)
@@ -232,6 +242,7 @@ def main(argv=None):
         for how, executor, workers in (("dynsys_eos, 1 process", "serial", None),
                                        ("dynsys_eos, thread pool", "threads", 2),
                                        ("dynsys_eos, process pool", "process", 2),
+                                       ("dynsys_eos, default", "auto", 2),
                                        ("dynsys_eos, dask LocalCluster", "dask", None)):
             if executor == "dask":
                 if client is None:
@@ -240,6 +251,8 @@ def main(argv=None):
 
                 executor = DaskExecutor(client, task_timeout=600)
             seconds, times, result = best_of(repeats, ours(case, n, executor, workers))
+            if executor == "auto":  # say what the default chose
+                how = f"{how} ({'pool' if result.provenance.executor.startswith('process') else '1 process'})"
             rate = evaluations(result) / seconds
             rows.append((how, evaluations(result), seconds, times, rate))
         best = max(r[4] for r in rows)

@@ -44,9 +44,10 @@ DASK_CONNECT_TIMEOUT = 10.0
 
 #: The default executor moves the remaining chunks to a process pool only when they are expected to take longer
 #: than this many seconds in this process.  Measured on the 2-CPU development machine: starting a spawn pool of
-#: 2 workers (each importing numpy and dynsys_eos.sweep) and running trivial tasks takes 0.56-1.06 s, so with w
-#: workers the pool can win only past about that start-up times w/(w - 1): 1.1-2.1 s of work for 2 workers; a
-#: sweep of 1 s in one process (a 300 x 300 minimalist basin map, 1000 iterates) took 2.1 s on the pool.
+#: 2 workers and running trivial tasks takes 0.27 s when the main script imports only numpy, 0.9-1.1 s when it
+#: imports dynsys_eos.models (each worker imports the main script again, sympy included); so with w workers the
+#: pool can win only past about that start-up times w/(w - 1): up to 2.2 s of work for 2 workers.  A sweep of
+#: 1 s in one process (a 300 x 300 minimalist basin map, 1000 iterates) took 2.1-2.2 s on the pool.
 POOL_BREAK_EVEN = 2.0
 
 
