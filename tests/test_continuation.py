@@ -6,6 +6,8 @@ point of the delayed logistic map at a = 2, the Henon flip at
 a = 3 (1 - b)^2 / 4, and GD flips at lr = 2 / lambda_max(H).
 """
 
+import dataclasses
+
 import mpmath
 import numpy as np
 import pytest
@@ -14,8 +16,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from dynsys_eos.arith import MP
-from dynsys_eos.bifurcation import locate_all, switch
+from dynsys_eos.bifurcation import locate, locate_all, switch
 from dynsys_eos.continuation import ContinuationOptions, ContinuationProblem, continue_branch
+from dynsys_eos.continuation.manifold import branch_manifold_dimension
+from dynsys_eos.continuation.palc import OrbitSystem
 from dynsys_eos.errors import ContinuationError, ParameterError
 from dynsys_eos.linalg import eigvals
 from dynsys_eos.maps import raw_map
@@ -143,6 +147,81 @@ def test_uv_two_cycle_flip_found_by_switching():
     before = find_orbit(m, 2, [list(flip2.orbit[0])], {"lr": below}, OrbitOptions(dps=40))
     after = find_orbit(m, 2, [list(flip2.orbit[0])], {"lr": above}, OrbitOptions(dps=40))
     assert before.stable is True and after.stable is False
+
+
+@pytest.fixture(scope="module")
+def uv_two_cycle():
+    """The uv (n = 4) period-2 branch switched at the flip lr = 1 of the flattest minimum."""
+    m = build_model("uv", n=4)
+    options = ContinuationOptions(p_min=0.5, p_max=1.6, direction="forward")
+    b1 = _branch(m, 1, "lr", m.model.flattest_minimum(), "0.5", 0.5, 1.6, direction="forward")
+    flip1 = _only(locate_all(b1, 40), "flip")
+    return continue_branch(switch(b1, flip1), options=options)
+
+
+def test_switched_uv_two_cycle_has_manifold_dimension_3_and_flips_at_sqrt5_minus_1(uv_two_cycle):
+    """Regression: the start, ~1e-6 from the flip, has 4 extra singular values ~1e-12 (7 null directions);
+    the branch lies on a 3-dimensional manifold (U = v rotated: a sphere S^3) and flips at sqrt(5) - 1."""
+    b2 = uv_two_cycle
+    start = b2.points[b2.start_index]
+    _, J, _ = OrbitSystem(b2.problem).evaluate(np.append(start.orbit.ravel(), start.parameter))
+    singular = np.linalg.svd(J, compute_uv=False)
+    assert int(np.sum(singular < b2.options.manifold_tolerance * singular[0])) == 7  # the start alone says 7
+    assert b2.manifold_dimension == 3
+    assert all(len(p.multipliers) == 8 - 3 for p in b2.points)  # the start too
+    assert start.stable and max(abs(v) for v in start.multipliers) < 1
+    flip = _only(locate_all(b2, 100), "flip")
+    assert flip.status == "located" and flip.digits >= 100 and "capped" not in flip.message
+    with mpmath.workdps(130):
+        _close(flip.value, mpmath.sqrt(5) - 1, 100)
+
+
+def test_locate_caps_digits_when_the_manifold_dimension_is_too_large(uv_two_cycle):
+    """With 7 slack directions instead of 3, Newton solves G + L mu = 0 with mu ~ 1e-17, not G = 0, at both
+    precisions: the digits must be capped by |mu|, not reported as 110."""
+    wrong = locate(dataclasses.replace(uv_two_cycle, manifold_dimension=7), uv_two_cycle.detections[0], dps=100)
+    assert wrong.status == "located" and wrong.digits <= 20 and "capped" in wrong.message
+    with mpmath.workdps(130):
+        assert abs(wrong.value - (mpmath.sqrt(5) - 1)) > mpmath.mpf(10) ** -100  # it really is off
+
+
+@pytest.mark.parametrize("name, structure, start, high, dimension", [
+    ("uv", {"n": 2}, "0.5", 2.0, 1),  # U = v on a circle
+    ("uv", {"n": 3}, "0.5", 2.0, 2),  # ... on a 2-sphere
+    ("minimalist2", {}, "0.4", 1.0, 0),  # GD commutes with isometries only: no manifold of 2-cycles
+    ("scalar-net", {"depth": 3}, "0.5", 1.2, 0),
+])
+def test_switched_two_cycle_manifold_dimension(name, structure, start, high, dimension):
+    """Every switched 2-cycle starts next to a minimum's manifold (1 to 5 extra null directions there)."""
+    m = build_model(name, **structure)
+    b1 = _branch(m, 1, "lr", m.model.flattest_minimum(), start, float(start), high, direction="forward")
+    assert b1.manifold_dimension >= 1
+    flip1 = _only(locate_all(b1, 30), "flip")
+    b2 = continue_branch(switch(b1, flip1),
+                         options=ContinuationOptions(p_min=float(start), p_max=high, direction="forward"))
+    assert b2.manifold_dimension == dimension
+    assert all(len(p.multipliers) == m.dimension - dimension for p in b2.points)
+    flip2 = [p for p in locate_all(b2, 30) if p.kind == "flip"][0]
+    assert flip2.status == "located" and flip2.digits >= 30
+    # checked independently: the orbit solved at the located value has a multiplier -1 to those digits
+    orbit = find_orbit(m, 2, [list(flip2.orbit[0])], {"lr": flip2.value}, OrbitOptions(dps=30))
+    closest = min(orbit.multipliers, key=lambda v: abs(v + 1))
+    with mpmath.workdps(50):
+        assert abs(closest + 1) <= mpmath.mpf(10) ** -25
+
+
+@settings(max_examples=40, deadline=None)
+@given(m=st.integers(0, 6), agree=st.integers(1, 12), extras=st.lists(st.integers(1, 5), max_size=11),
+       order=st.randoms())
+@example(m=3, agree=1, extras=[4], order=None)  # the switched uv start: 7 once, 3 once
+def test_branch_dimension_outvotes_extra_null_directions(m, agree, extras, order):
+    """Extra null directions near a bifurcation (at fewer points than agree, or as many) never raise the count."""
+    extras = extras[:agree]
+    counts = [m] * agree + [m + e for e in extras]
+    if order is not None:
+        order.shuffle(counts)
+    assert branch_manifold_dimension(counts) == m
+    assert branch_manifold_dimension([]) == 0
 
 
 def test_logistic_cascade_by_switching():

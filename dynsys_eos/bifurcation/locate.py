@@ -222,6 +222,7 @@ def locate(branch, detection, dps=50, max_float_iterations=40, max_precision_ste
     except (ConvergenceError, EvaluationError, np.linalg.LinAlgError, ValueError) as exc:
         return BifurcationPoint(status="not-located", digits=0, message=str(exc), **common)
     kn = data.k * data.n
+    digits, slack_note = _slack_digits(final, branch.manifold_dimension, digits, check)
     coefficient, coefficient_digits, eigenvector = None, 0, ()
     if detection.kind in ("flip", "fold"):
         try:
@@ -239,7 +240,7 @@ def locate(branch, detection, dps=50, max_float_iterations=40, max_precision_ste
         angle = abs(final[kn + 1 + 2 * data.n]) if detection.kind == "ns" else None
     # at a fold the parameter turns back, so its value lies beyond both bracketing points: no check
     inside = detection.kind == "fold" or detection.bracket[0] - 1e-6 <= float(value) <= detection.bracket[1] + 1e-6
-    message = f"{detection.kind} located to {digits} digits"
+    message = f"{detection.kind} located to {digits} digits" + slack_note
     if coefficient is None and detection.kind in ("flip", "fold"):
         message += message_extra
     if not inside:
@@ -247,6 +248,26 @@ def locate(branch, detection, dps=50, max_float_iterations=40, max_precision_ste
     return BifurcationPoint(status="located", digits=digits, value=value, orbit=orbit, angle=angle,
                             coefficient=coefficient, coefficient_digits=coefficient_digits, eigenvector=eigenvector,
                             precision_bits=check, message=message, **common)
+
+
+def _slack_digits(z, m, digits, prec):
+    """Cap the digits by the size of the slack variables mu (the last m unknowns).
+
+    At a true solution G(z) = 0, so mu = 0.  A nonzero mu means G = -L mu:
+    the point solves the slackened system but is not an orbit (the branch's
+    manifold dimension is too large).  Both precisions of the digit
+    measurement solve that same system, so only this check can see it.
+    Returns (digits, note for the message).
+    """
+    if not m:
+        return digits, ""
+    with mpmath.workprec(prec):
+        slack = max(abs(v) for v in z[-m:])
+        if slack == 0 or -mpmath.log10(slack) >= digits:
+            return digits, ""
+        capped = max(0, int(mpmath.floor(-mpmath.log10(slack))))
+        return min(digits, capped), (f" (capped: the orbit equations hold only to {mpmath.nstr(slack, 3)}, the "
+                                     f"slack of the {m} manifold directions; the manifold dimension may be wrong)")
 
 
 def _coefficient(data, z, prec):

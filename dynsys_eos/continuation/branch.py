@@ -60,6 +60,11 @@ class Branch:
 
     It records what made it (problem, algorithm, options), so the next step
     (locating a point, switching branches) needs only the branch.
+    ``manifold_dimension`` is the dimension of the manifold of orbits the
+    branch lies on: the null count its points agree on (the most common,
+    ties to the smaller; see :mod:`~dynsys_eos.continuation.manifold`), not
+    the count at any one point, which a nearby bifurcation can raise.  Every
+    point's multipliers are taken transverse to that many directions.
     """
 
     problem: object = field(repr=False)

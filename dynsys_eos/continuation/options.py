@@ -69,7 +69,9 @@ class ContinuationOptions:
     detect : bool
         Evaluate the test functions and record bifurcations between points.
     manifold_tolerance : float
-        Relative singular value below which a direction counts as null.
+        Relative singular value below which a direction counts as null at a
+        point.  The branch's manifold dimension is the count its points agree
+        on (:mod:`~dynsys_eos.continuation.manifold`).
     stop_at : tuple of str
         Stop a direction (status ``"found"``) as soon as a bifurcation of one
         of these kinds (``"flip"``, ``"fold"``, ``"ns"``, ``"branch"``) is

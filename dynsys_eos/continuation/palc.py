@@ -4,7 +4,9 @@ Unknowns z = (x_0, ..., x_{k-1}, p); equations G_i = F(x_i; p) - x_{i+1}.
 Each step predicts along the unit tangent (the null vector of dG/dz),
 corrects with Newton on G = 0 plus the arclength condition, measures the
 multipliers (eigenvalues of the monodromy DF(x_{k-1}) ... DF(x_0)) and
-adapts the step.  The sweep is float64 (fast, vectorized linear algebra);
+adapts the step.  On a manifold of orbits, the multipliers along it are set
+aside; how many is decided once all points are in, from the null counts the
+points agree on (:mod:`.manifold`).  The sweep is float64 (fast, vectorized linear algebra);
 special points found along it are located afterwards at any precision by
 :mod:`dynsys_eos.bifurcation`.
 
@@ -30,6 +32,7 @@ from ..errors import ContinuationError, EvaluationError
 from ..functions import FULL_JACOBIAN_MAX
 from ..linalg import matmul_chain
 from .branch import Branch, BranchPoint
+from .manifold import branch_manifold_dimension
 from .options import ContinuationOptions, PALC
 from .testfunctions import detect_between, transverse_multipliers
 
@@ -127,24 +130,44 @@ def _correct_at_parameter(system, z, p, options):
     return None
 
 
-def _point(system, z, tangent, manifold_dimension):
-    _, _, jacobians = system.evaluate(z)
-    multipliers = transverse_multipliers(np.linalg.eigvals(system.monodromy(jacobians)), manifold_dimension)
-    moduli = np.abs(multipliers)
-    unstable = int(np.sum(moduli > 1))
+class _Sample:
+    """A corrected point before its manifold dimension is known: state, tangent, all multipliers, null count."""
+
+    __slots__ = ("z", "tangent_parameter", "eigenvalues", "null_count")
+
+    def __init__(self, system, z, jacobians, tangent, null_count):
+        self.z, self.tangent_parameter, self.null_count = z, float(tangent[-1]), null_count
+        self.eigenvalues = np.linalg.eigvals(system.monodromy(jacobians))
+
+
+def _point(system, sample, manifold_dimension):
+    """The branch point of a sample, its multipliers transverse to a manifold of the given dimension."""
+    multipliers = transverse_multipliers(sample.eigenvalues, manifold_dimension)
+    unstable = int(np.sum(np.abs(multipliers) > 1))
+    z = sample.z
     return BranchPoint(parameter=float(z[-1]), orbit=z[:-1].reshape(system.k, system.n).copy(),
                        multipliers=tuple(complex(m) for m in multipliers), stable=bool(unstable == 0),
-                       unstable_count=unstable, tangent_parameter=float(tangent[-1]))
+                       unstable_count=unstable, tangent_parameter=sample.tangent_parameter)
 
 
-def _run(system, z0, tangent0, sign, options, start_point=None):
-    """Continue in one direction; returns (points after the start, status)."""
+def _found(system, samples, stop_at):
+    """Whether a kind in ``stop_at`` is detected between the third- and second-last samples (start included).
+
+    Judged with the dimension the samples so far agree on, as the branch's detections are at the end.
+    """
+    m = branch_manifold_dimension(s.null_count for s in samples)
+    recent = [_point(system, s, m) for s in samples[-4:]]
+    return any(d.kind in stop_at for d in detect_between(recent, len(recent) - 3))
+
+
+def _run(system, z0, tangent0, sign, options, start):
+    """Continue in one direction from the start sample; returns (samples after the start, status)."""
     tangent = sign * tangent0
     z, ds = z0, options.ds
-    points = []
+    samples = []
     for bound, outward in ((options.p_max, tangent[-1] > 0), (options.p_min, tangent[-1] < 0)):
         if bound is not None and z0[-1] == bound and outward:  # starting on a bound, heading out of the range
-            return points, "reached-bound"
+            return samples, "reached-bound"
     for _ in range(options.max_steps):
         z_pred = z + ds * tangent
         try:
@@ -154,7 +177,7 @@ def _run(system, z0, tangent0, sign, options, start_point=None):
         if z_new is None:
             ds /= 2
             if ds < options.ds_min:
-                return points, "step-too-small"
+                return samples, "step-too-small"
             continue
         p = z_new[-1]
         for bound, outside in ((options.p_max, lambda v, b: v > b), (options.p_min, lambda v, b: v < b)):
@@ -165,26 +188,24 @@ def _run(system, z0, tangent0, sign, options, start_point=None):
                 except EvaluationError:
                     landed = None
                 if landed is not None:
-                    _, J, _ = system.evaluate(landed)
+                    _, J, jacobians = system.evaluate(landed)
                     t, m = _tangent(J, tangent, options.manifold_tolerance)
-                    points.append(_point(system, landed, t, m))
-                return points, "reached-bound"
+                    samples.append(_Sample(system, landed, jacobians, t, m))
+                return samples, "reached-bound"
         if np.max(np.abs(z_new[:-1])) > options.max_norm:
-            return points, "diverged"
+            return samples, "diverged"
         try:
-            _, J, _ = system.evaluate(z_new)
+            _, J, jacobians = system.evaluate(z_new)
         except EvaluationError:
-            return points, "left-domain"
+            return samples, "left-domain"
         tangent, manifold = _tangent(J, tangent, options.manifold_tolerance)
-        points.append(_point(system, z_new, tangent, manifold))
+        samples.append(_Sample(system, z_new, jacobians, tangent, manifold))
         z = z_new
-        if options.stop_at and len(points) >= 3:  # two more points past it, so the fold/branch test can look around
-            recent = [start_point] + points if len(points) < 4 else points[-4:]
-            if any(d.kind in options.stop_at for i in range(len(recent) - 3, len(recent) - 2)
-                   for d in detect_between(recent, i)):
-                return points, "found"
+        # two more points past it, so the fold/branch test can look around
+        if options.stop_at and len(samples) >= 3 and _found(system, [start] + samples, options.stop_at):
+            return samples, "found"
         ds = min(ds * 1.5, options.ds_max) if iterations <= 3 else max(ds * 0.7, options.ds_min)
-    return points, "max-steps"
+    return samples, "max-steps"
 
 
 def continue_branch(problem, algorithm=None, options=None):
@@ -231,20 +252,22 @@ def _continue(problem, algorithm, options):
     if start is None:
         raise ContinuationError(f"the starting orbit does not solve the period-{problem.period} equations "
                                 f"at {problem.parameter} = {problem.start_value}")
-    _, J, _ = system.evaluate(start)
+    _, J, jacobians = system.evaluate(start)
     hint = problem.direction_hint
     if hint is None:
         hint = np.zeros(len(start))
         hint[-1] = 1.0
     tangent, manifold = _tangent(J, np.asarray(hint, dtype=float), options.manifold_tolerance)
-    start_point = _point(system, start, tangent, manifold)
+    start_sample = _Sample(system, start, jacobians, tangent, manifold)
     status = {"backward": "not-run", "forward": "not-run"}
     forward, backward = [], []
     if options.direction in ("both", "backward"):
-        backward, status["backward"] = _run(system, start, tangent, -1.0, options, start_point)
+        backward, status["backward"] = _run(system, start, tangent, -1.0, options, start_sample)
     if options.direction in ("both", "forward"):
-        forward, status["forward"] = _run(system, start, tangent, 1.0, options, start_point)
-    points = tuple(reversed(backward)) + (start_point,) + tuple(forward)
+        forward, status["forward"] = _run(system, start, tangent, 1.0, options, start_sample)
+    samples = list(reversed(backward)) + [start_sample] + forward
+    manifold = branch_manifold_dimension(s.null_count for s in samples)  # not the start's count alone
+    points = tuple(_point(system, s, manifold) for s in samples)
     detections = tuple(d for i in range(len(points) - 1) for d in detect_between(points, i)) if options.detect else ()
     kinds = ", ".join(f"{d.kind} near {problem.parameter} = {0.5 * (d.bracket[0] + d.bracket[1]):.6g}" for d in detections)
     message = f"{len(points)} points; " + (f"detected: {kinds}" if detections else "no bifurcation detected")
