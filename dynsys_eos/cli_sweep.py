@@ -27,8 +27,10 @@ def _sweep_arguments(p, keep):
                    help=f"where to run (default: auto, i.e. this process, moving the rest to a local process pool "
                         f"when it would take more than {POOL_BREAK_EVEN:g} s here; dask when --scheduler is given)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler, e.g. tcp://10.0.0.5:8786")
-    p.add_argument("--connect-timeout", type=float, default=10.0, help="seconds to reach the scheduler (default 10)")
-    p.add_argument("--workers", type=int, help="processes of the local pool, or threads (default: the CPU count)")
+    p.add_argument("--connect-timeout", type=float, default=10.0, metavar="S",
+                   help="seconds to reach the scheduler (default 10)")
+    p.add_argument("--workers", type=int, metavar="W",
+                   help="processes of the local pool, or threads (default: the CPU count)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--out", metavar="FILE.png", help="write the figure (needs the plot extra)")
 
@@ -99,7 +101,10 @@ def _where(args):
         return DaskExecutor(args.scheduler, timeout=args.connect_timeout), None
     if args.executor == "dask":
         raise ParameterError("--executor dask needs --scheduler ADDRESS")
-    return args.executor, args.scheduler
+    if args.scheduler is not None:
+        raise ParameterError(f"--scheduler runs the sweep on Dask, but --executor {args.executor} asks for a local "
+                             f"run: drop one of them")
+    return args.executor, None
 
 
 def _float(text, flag):

@@ -583,7 +583,8 @@ def orbit_diagram(map_, vary, values, initial=None, parameters=None, options=Non
         raise ParameterError(f"cannot vary {vary!r}: {map_.name!r} has parameters "
                              f"{', '.join(map_.parameter_names) or '(none)'}")
     grid = _float_vector(values, f"values of {vary}")
-    check_memory(len(grid), _diagram_floats(options, map_.dimension), f"an orbit diagram ({options.keep} iterates kept)")
+    check_memory(len(grid), _diagram_floats(options, map_.dimension),
+                 f"an orbit diagram ({options.keep} iterates kept)")
     exact, fixed = _fixed_parameters(map_, parameters, vary)
     start = np.asarray(initial if initial is not None else _start_state(map_, None), dtype=object)
     if start.ndim == 2:

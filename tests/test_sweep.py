@@ -477,6 +477,8 @@ def test_cli_basin_text(capsys):
     (["diagram", "logistic", "--vary", "r", "--from", "3", "--to", "4", "--workers", "0"], "--workers must be"),
     (["diagram", "logistic", "--vary", "r", "--from", "3", "--to", "4", "--points", str(10**11)], "GB of memory"),
     (["diagram", "logistic", "--vary", "r", "--from", "3", "--to", "4", "--out", "/no/such/folder/d.png"], "--out"),
+    (["diagram", "logistic", "--vary", "r", "--from", "3", "--to", "4", "--executor", "process", "--scheduler",
+      "tcp://h:1"], "--executor process asks for a local run"),
     (["diagram", "logistic", "--vary", "r", "--from", "3", "--to", "4", "--connect-timeout", "0", "--scheduler",
       "tcp://127.0.0.1:9"], "timeout must be a positive number"),
     (["diagram", "logistic", "--vary", "r", "--from", "3", "--to", "4", "--executor", "dask"], "needs --scheduler"),
