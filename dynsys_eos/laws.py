@@ -43,7 +43,7 @@ from .lie import Echelon, LieRank, lie_rank, model_fields, random_point, rationa
 
 __all__ = ["LawOptions", "ConservationLaws", "conservation_laws", "polynomial_laws", "lie_derivative",
            "factorization_loss", "known_laws", "gd_step_factor", "LawsAlongGD", "laws_along_gd", "balancing_gap", "law_function_of",
-           "same_span"]
+           "same_span", "singular_direction_gaps"]
 
 
 @dataclass(frozen=True)
@@ -486,3 +486,36 @@ def balancing_gap(law_values, ctx=None):
     import mpmath
 
     return mpmath.sqrt(ctx.to_mpf(total))
+
+
+def singular_direction_gaps(states, depth, dim):
+    """Balancing gap per singular direction of deep matrix factorization states (Ghosh et al.).
+
+    For each state (a row of ``depth * dim * dim`` entries, the factors W_1 ... W_L row-major, as in the
+    ``dmf`` model) and each direction i: max over l of |sigma_i(W_{l+1})^2 - sigma_i(W_l)^2|.  Each
+    factor's singular values are put on the axis nearest their right singular vector: sorting would pair
+    different directions whenever two singular values of a factor cross (beyond the edge of stability the
+    top direction's values swing below a lower direction's).  NaN where that assignment is not one-to-one.
+    On the aligned (diagonal) set the gap of direction i is that of the scalar network of sigma_i.
+
+    Returns
+    -------
+    ndarray, T x dim (float64)
+
+    Examples
+    --------
+    >>> W = [2, 0, 0, 1,  1, 0, 0, 1,  1, 0, 0, 1]     # W_1 = diag(2, 1), W_2 = W_3 = I
+    >>> singular_direction_gaps([W], depth=3, dim=2).tolist()
+    [[3.0, 0.0]]
+    """
+    states = np.asarray(states, dtype=float)
+    if states.ndim != 2 or states.shape[1] != depth * dim * dim:
+        raise ParameterError(f"singular_direction_gaps: states must be T x {depth * dim * dim} (depth {depth}, "
+                             f"dim {dim}), got shape {states.shape}")
+    factors = states.reshape(len(states), depth, dim, dim)
+    _, values, right = np.linalg.svd(factors)
+    axis = np.argmax(np.abs(right), axis=-1)
+    assigned = np.full(values.shape, np.nan)
+    np.put_along_axis(assigned, axis, values, axis=-1)
+    assigned[~np.all(np.sort(axis, axis=-1) == np.arange(dim), axis=-1)] = np.nan
+    return np.abs(np.diff(assigned ** 2, axis=1)).max(axis=1)

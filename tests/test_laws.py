@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from dynsys_eos.arith import MP
 from dynsys_eos.errors import ModelError, ParameterError
-from dynsys_eos.laws import (LawOptions, conservation_laws, factorization_loss, gd_step_factor, known_laws,
+from dynsys_eos.laws import (LawOptions, singular_direction_gaps, conservation_laws, factorization_loss, gd_step_factor, known_laws,
                              laws_along_gd, lie_derivative, same_span)
 from dynsys_eos.lie import lie_rank, model_fields
 from dynsys_eos.loss import Loss
@@ -257,3 +257,20 @@ def test_dmf_balancing_gap_of_the_top_direction_decays_beyond_its_threshold():
     beyond = laws_along_gd(m, textbook, start, 1500, {"lr": "0.3"})
     assert max(abs(below.values[-1][k]) for k in top) > 0.5
     assert max(abs(beyond.values[-1][k]) for k in top) < 1e-3
+
+
+@given(st.lists(st.floats(0.1, 3), min_size=6, max_size=6))
+@example([2.0, 1.0, 0.5, 1.5, 1.0, 1.0])  # the layers' singular values cross: sorting would pair them wrongly
+@settings(max_examples=40, deadline=None)
+def test_singular_direction_gaps_on_the_aligned_set_are_the_scalar_gaps(diagonal):
+    import numpy as np
+
+    d = np.array(diagonal).reshape(3, 2)  # layer l, direction i
+    state = np.concatenate([np.diag(row).ravel() for row in d])
+    expected = np.abs(np.diff(d ** 2, axis=0)).max(axis=0)
+    assert np.allclose(singular_direction_gaps([state], depth=3, dim=2)[0], expected, rtol=1e-12, atol=1e-12)
+
+
+def test_singular_direction_gaps_checks_the_shape():
+    with pytest.raises(ParameterError, match="T x 12"):
+        singular_direction_gaps([[1.0, 2.0]], depth=3, dim=2)

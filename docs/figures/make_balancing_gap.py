@@ -30,7 +30,7 @@ import mpmath  # noqa: E402
 import numpy as np  # noqa: E402
 
 from dynsys_eos.arith import get_context  # noqa: E402
-from dynsys_eos.laws import conservation_laws, known_laws, laws_along_gd  # noqa: E402
+from dynsys_eos.laws import conservation_laws, known_laws, laws_along_gd, singular_direction_gaps  # noqa: E402
 from dynsys_eos.models import build_model  # noqa: E402
 from dynsys_eos.thresholds import critical_learning_rate  # noqa: E402
 
@@ -72,18 +72,8 @@ def start(off):
 
 
 def singular_value_gaps(states):
-    """T x DIM: max_l |sigma_i(W_{l+1})^2 - sigma_i(W_l)^2|, each singular value on its right vector's axis.
-
-    Sorting would pair different directions here: beyond the edge the top direction's singular values fall
-    below layer 1's second one.  NaN where the assignment is not one-to-one.
-    """
-    Ws = np.asarray(states, dtype=float).reshape(len(states), DEPTH, DIM, DIM)
-    _, values, right = np.linalg.svd(Ws)
-    axis = np.argmax(np.abs(right), axis=-1)
-    assigned = np.full(values.shape, np.nan)
-    np.put_along_axis(assigned, axis, values, axis=-1)
-    assigned[~np.all(np.sort(axis, axis=-1) == np.arange(DIM), axis=-1)] = np.nan
-    return np.abs(np.diff(assigned ** 2, axis=1)).max(axis=1)
+    """T x DIM: max_l |sigma_i(W_{l+1})^2 - sigma_i(W_l)^2|, each singular value on its right vector's axis."""
+    return singular_direction_gaps(states, DEPTH, DIM)
 
 
 def fixed_entry_gap(run):

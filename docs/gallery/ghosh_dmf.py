@@ -33,7 +33,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from dynsys_eos.eos import TrajectoryOptions, trajectory
-from dynsys_eos.laws import gd_step_factor, known_laws
+from dynsys_eos.laws import gd_step_factor, known_laws, singular_direction_gaps
 from dynsys_eos.models import build_model
 from dynsys_eos.plot_sweep import orbit_diagram_plot
 from dynsys_eos.sweep import SweepOptions, orbit_diagram
@@ -136,25 +136,9 @@ step_factor = [sympy.lambdify(symbols, q, "numpy") for q in factors]
 sharp_start = SIGMAS ** (4 / 3) * (SCALE ** -2 + 1 + SCALE ** 2)  # per-direction sharpness of the start's minimum
 
 
-def direction_values(states):
-    """T x L x d singular values of each factor, each put on the axis nearest its right singular vector.
-
-    NaN at steps where that assignment is not one-to-one.  Sorting alone would swap directions whenever two
-    singular values of a factor cross during the period-2 swing.
-    """
-    d = len(SIGMAS)
-    Ws = np.asarray(states, dtype=float).reshape(len(states), DEPTH, d, d)
-    _, values, right = np.linalg.svd(Ws)
-    axis = np.argmax(np.abs(right), axis=-1)
-    assigned = np.full(values.shape, np.nan)
-    np.put_along_axis(assigned, axis, values, axis=-1)
-    assigned[~np.all(np.sort(axis, axis=-1) == np.arange(d), axis=-1)] = np.nan
-    return assigned
-
-
 def direction_gaps(states):
     """T x d: max over l of |sigma_i(W_{l+1})^2 - sigma_i(W_l)^2| (the paper's balancing gap, per direction)."""
-    return np.abs(np.diff(direction_values(states) ** 2, axis=1)).max(axis=1)
+    return singular_direction_gaps(states, DEPTH, len(SIGMAS))
 
 
 def rises(gap, stride):
