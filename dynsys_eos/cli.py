@@ -118,7 +118,10 @@ def _guess(args, map_, prefer_minimum=False):
     from .parse import parse_vector
 
     if args.guess is not None:
-        return list(parse_vector(args.guess))
+        try:
+            return list(parse_vector(args.guess))
+        except DynsysError as exc:  # name the flag: the parser only knows the entry
+            raise type(exc)(f"--guess {args.guess!r}: {exc}") from None
     model = getattr(map_, "model", None)
     if model is None:
         raise ParameterError("give --guess V1,V2,...: a user-defined model has no default state")
@@ -566,6 +569,10 @@ def main(argv=None):
     except DynsysError as exc:
         print(f"dynsys-eos: error: {exc}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, (ParameterError,)) or _is_user_error(exc) else EXIT_FAILED
+    except MemoryError:
+        print("dynsys-eos: error: out of memory (ask for a smaller problem: fewer points, steps or digits)",
+              file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("dynsys-eos: interrupted", file=sys.stderr)
         return 130

@@ -574,3 +574,9 @@ def test_subprocess_error(tmp_path):
     lines = proc.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("dynsys-eos: error:"), proc.stderr
     assert not marker.exists()
+
+
+def test_a_bad_guess_names_the_flag(capsys):
+    assert main(["trajectory", "minimalist", "--guess", "abc,1,1,1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dynsys-eos: error: --guess 'abc,1,1,1':") and "Traceback" not in err
