@@ -498,8 +498,8 @@ def _iterate_mp_twice(map_, values, start, options):
                 + (f"; records end at step {stop_lo[0] - 1} where it stopped" if not stop_hi or
                    (stop_lo and stop_lo[0] < stop_hi[0]) else ""))
     common = np.intersect1d(steps_lo, steps_hi)
-    pick = lambda steps, states: states[np.searchsorted(steps, common)]  # noqa: E731
-    return common, pick(steps_lo, states_lo), pick(steps_hi, states_hi), stop_hi, note
+    lo, hi = states_lo[np.searchsorted(steps_lo, common)], states_hi[np.searchsorted(steps_hi, common)]
+    return common, lo, hi, stop_hi, note
 
 
 def _mp_diagnostics(map_, values, states, dps):
