@@ -202,7 +202,7 @@ def _threshold_parameters(map_, loss, rule, overrides):
 
 # -- exact paths -----------------------------------------------------------------------------
 
-class _TimeUp(Exception):
+class _TimeUp(BaseException):  # not Exception: library code that catches Exception must not swallow it
     pass
 
 
@@ -217,7 +217,9 @@ def _time_limit(seconds):
         raise _TimeUp()
 
     previous = signal.signal(signal.SIGALRM, handler)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # Re-fire every 0.1 s after the deadline: a raise that lands in a gc or weakref callback is swallowed
+    # ("Exception ignored in ..."), and a single shot would then leave the work running unbounded.
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.1)
     try:
         yield
     finally:

@@ -213,3 +213,23 @@ def test_bad_point_and_parameters_are_parameter_errors():
         critical_learning_rate(m, at=["1"])
     with pytest.raises(ParameterError):
         critical_learning_rate(m, parameters={"nonexistent": 1})
+
+
+def test_the_time_limit_survives_a_swallowed_interrupt():
+    # the first interrupt lands where it is swallowed (as in a gc callback); the limit must still end the work
+    import time
+
+    from dynsys_eos.thresholds import _time_limit, _TimeUp
+
+    swallowed, start = 0, time.perf_counter()
+    with pytest.raises(_TimeUp):
+        with _time_limit(0.05):
+            while time.perf_counter() - start < 5:
+                try:
+                    while time.perf_counter() - start < 5:
+                        pass
+                except _TimeUp:
+                    swallowed += 1
+                    if swallowed > 1:
+                        raise
+    assert swallowed == 2 and time.perf_counter() - start < 1
