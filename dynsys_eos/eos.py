@@ -81,7 +81,7 @@ import mpmath
 import numpy as np
 
 from .arith import MP, Float64
-from .errors import EvaluationError, ParameterError
+from .errors import EvaluationError, ParameterError, require_integer
 from .late_time import (Lyapunov, Oscillation, Spectrum, end_to_end_product, lyapunov_from_growth,
                         oscillation_subspace, power_spectrum, two_step_map)
 from .linalg import top_symmetric_eigenvalue
@@ -142,9 +142,7 @@ class TrajectoryOptions:
 
     def __post_init__(self):
         def integer(name, low):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                raise ParameterError(f"TrajectoryOptions: {name} must be an integer >= {low}, got {value!r}")
+            require_integer(getattr(self, name), low, f"TrajectoryOptions.{name}")
 
         integer("steps", 1)
         integer("record_every", 1)

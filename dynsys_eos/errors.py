@@ -7,7 +7,10 @@ Expected non-convergence inside a longer computation (a continuation step
 that fails, say) is reported as a ``status`` field of the result, not raised.
 """
 
+import numbers
+
 __all__ = [
+    "require_integer",
     "DynsysError",
     "ParseError",
     "ModelError",
@@ -67,3 +70,16 @@ class ContinuationError(DynsysError):
 
 class CertificationError(DynsysError):
     """A certificate is malformed or could not be produced."""
+
+
+def require_integer(value, low, label):
+    """Raise ParameterError unless ``value`` is an integer (not a bool) >= ``low``; ``label`` names it.
+
+    >>> require_integer(3, 1, "Options.steps")
+    >>> require_integer(True, 0, "Options.keep")
+    Traceback (most recent call last):
+    ...
+    dynsys_eos.errors.ParameterError: Options.keep must be an integer >= 0, got True
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ParameterError(f"{label} must be an integer >= {low}, got {value!r}")

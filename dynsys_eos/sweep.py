@@ -37,7 +37,7 @@ import time
 
 import numpy as np
 
-from .errors import ParameterError
+from .errors import ParameterError, require_integer
 from .executors import Progress, make_executor
 
 __all__ = ["SweepOptions", "Axis", "Kernel", "ChunkTask", "run_chunk", "detect_periods", "OrbitDiagram",
@@ -95,9 +95,7 @@ class SweepOptions:
     def __post_init__(self):
         for name, low in (("transient", 0), ("keep", 2), ("max_period", 1), ("check_every", 1), ("chunk", 1),
                           ("max_attractors", 1)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                raise ParameterError(f"SweepOptions.{name} must be an integer >= {low}, got {value!r}")
+            require_integer(getattr(self, name), low, f"SweepOptions.{name}")
         if self.keep < 2 * self.max_period:
             raise ParameterError(f"SweepOptions needs keep >= 2 * max_period to detect periods up to max_period "
                                  f"(keep={self.keep}, max_period={self.max_period})")
